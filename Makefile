@@ -1,0 +1,29 @@
+# gan_lab: `make train` runs the embedded default, `make test` the test suite.
+# Both create .venv on first use (only Python is needed on the machine).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# Pins the torch/torchvision pair (a matching pair is needed: see README, Installation).
+CONSTRAINTS := constraints.txt
+
+.PHONY: install train test lint clean
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+train: install
+	$(PY) -m gan_lab $(ARGS)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) outputs multirun .pytest_cache

@@ -1,0 +1,8 @@
+"""Lightning callbacks; they talk to modules only through the sampling protocol."""
+
+from gan_lab.callbacks.checkpoint import IterationCheckpoint
+from gan_lab.callbacks.evaluation import Evaluation, Evaluator
+from gan_lab.callbacks.samples import SampleGrid
+from gan_lab.callbacks.schedule import EveryIterations
+
+__all__ = ["Evaluation", "Evaluator", "EveryIterations", "IterationCheckpoint", "SampleGrid"]

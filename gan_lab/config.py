@@ -1,0 +1,94 @@
+"""Config checks that run before anything is built.
+
+Every problem becomes one `ConfigError` line naming the key, the value and what is allowed,
+instead of a traceback from deep inside a constructor or a forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+CONFIG_DIR_IN_WHEEL = Path(__file__).resolve().parent / "conf"
+CONFIG_DIR_IN_CHECKOUT = Path(__file__).resolve().parent.parent / "conf"
+
+
+# `${mul:100,${model.packing}}`: config values that scale with another (e.g. PacGAN's batch
+# of 100 packs). Registered on import; __main__ and the tests import this module first.
+if not OmegaConf.has_resolver("mul"):
+    OmegaConf.register_new_resolver("mul", lambda a, b: a * b)
+
+
+class ConfigError(ValueError):
+    """A bad config value; its message is one line meaning 'key=value: what is allowed'."""
+
+
+def config_dir() -> str:
+    """conf/ of a checkout, else the copy shipped inside the installed package."""
+    for candidate in (CONFIG_DIR_IN_CHECKOUT, CONFIG_DIR_IN_WHEEL):
+        if (candidate / "config.yaml").is_file():
+            return str(candidate)
+    raise ConfigError(f"no gan_lab configs found in {CONFIG_DIR_IN_CHECKOUT} or {CONFIG_DIR_IN_WHEEL}")
+
+
+def _int(minimum: int) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+    check.allowed = f"an integer >= {minimum}"  # type: ignore[attr-defined]
+    return check
+
+
+def _optional_float(low: float, high: float | None = None) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        if value is None:
+            return True
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        return value > low and (high is None or value < high)
+
+    upper = f" and < {high}" if high is not None else ""
+    check.allowed = f"null or a number > {low}{upper}"  # type: ignore[attr-defined]
+    return check
+
+
+# key -> check; a key absent from the config is skipped (not every model has every option).
+CHECKS: dict[str, Callable[[object], bool]] = {
+    "seed": _int(0),
+    "iterations": _int(1),
+    "model.n_critic": _int(1),
+    "model.packing": _int(1),
+    "model.latent_dim": _int(1),
+    "model.ema_decay": _optional_float(0.0, 1.0),
+    "model.ema_start": _int(0),
+    "model.clip_grad_norm": _optional_float(0.0),
+    "model.log_every": _int(1),
+    "data.batch_size": _int(1),
+    "data.image_size": _int(1),
+    "data.num_workers": _int(0),
+    "callbacks.checkpoint.every_n_iterations": _int(1),
+    "callbacks.samples.every": _int(1),
+    "eval.every": _int(1),
+}
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raise ConfigError for the first bad value found."""
+    for key, check in CHECKS.items():
+        value = OmegaConf.select(cfg, key, default="__absent__", throw_on_missing=False)
+        if value == "__absent__":
+            continue
+        if not check(value):
+            raise ConfigError(f"{key}={value!r}: must be {check.allowed}")  # type: ignore[attr-defined]
+    packing = OmegaConf.select(cfg, "model.packing", default=1)
+    batch = OmegaConf.select(cfg, "data.batch_size", default=None)
+    if batch is not None and batch % packing:
+        raise ConfigError(
+            f"data.batch_size={batch}: must be a multiple of model.packing={packing} "
+            "(the discriminator judges packs of that many samples)"
+        )
+    ckpt = cfg.get("ckpt_path")
+    if ckpt is not None and not Path(ckpt).is_file():
+        raise ConfigError(f"ckpt_path={ckpt!r}: no such checkpoint file")

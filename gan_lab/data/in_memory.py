@@ -1,0 +1,41 @@
+"""The base of datamodules whose whole training set fits in memory as tensors."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+from torch.utils.data import TensorDataset
+
+from gan_lab.data.loader import make_loader
+
+
+class InMemoryDataModule(pl.LightningDataModule):
+    """Builds a TensorDataset once (`build_train_set`) and serves it through a resumable loader.
+
+    The loader shuffles with its own seeded sampler and drops the incomplete final batch, so
+    a checkpoint resumes on exactly the batches an uninterrupted run would have seen.
+    """
+
+    def __init__(self, batch_size: int, seed: int = 0, num_workers: int = 0) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+        self.seed = seed
+        self.num_workers = num_workers
+        self.train_set: TensorDataset | None = None
+
+    def build_train_set(self) -> TensorDataset:
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is None:
+            self.train_set = self.build_train_set()
+
+    def train_dataloader(self):
+        self.setup("fit")
+        return make_loader(
+            self.train_set,
+            batch_size=self.batch_size,
+            shuffle=True,
+            seed=self.seed,
+            drop_last=True,
+            num_workers=self.num_workers,
+        )

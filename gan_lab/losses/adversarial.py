@@ -1,0 +1,116 @@
+"""``AdversarialLoss``: one object bundling an objective with its discriminator regularisers.
+
+Hydra builds it from the ``loss`` config node, e.g.::
+
+    loss:
+      _target_: gan_lab.losses.AdversarialLoss
+      objective: wasserstein
+      gp_weight: 10.0
+
+The training module calls :meth:`discriminator_loss` + the values of :meth:`penalties` for the
+discriminator step, :meth:`generator_loss` for the generator step, and
+:meth:`after_discriminator_step` after each discriminator optimizer step.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+from torch import Tensor, nn
+
+from gan_lab.losses.objectives import OBJECTIVES
+from gan_lab.losses.regularizers import Critic, clip_weights_, gradient_penalty, r1_penalty
+
+__all__ = ["AdversarialLoss"]
+
+
+def _number(key: str, value: object, *, allow_zero: bool, allow_none: bool = False) -> float | None:
+    """Validate one numeric config value and return it as a float (or None)."""
+    bound = ">= 0" if allow_zero else "> 0"
+    suffix = " or null" if allow_none else ""
+    if value is None:
+        if allow_none:
+            return None
+        raise ValueError(f"loss.{key}=None must be a number {bound}")
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"loss.{key}={value!r} must be a number {bound}{suffix}")
+    as_float = float(value)
+    ok = as_float >= 0 if allow_zero else as_float > 0
+    if not ok or not math.isfinite(as_float):
+        raise ValueError(f"loss.{key}={value!r} must be {'a finite number ' if ok else ''}"
+                         f"{bound}{suffix}")
+    return as_float
+
+
+class AdversarialLoss:
+    """GAN objective plus optional gradient penalty, R1 penalty and weight clipping.
+
+    Args:
+        objective: one of ``OBJECTIVES`` (hinge, lsgan, minimax, nsgan, wasserstein).
+        gp_weight: lambda of the WGAN-GP penalty (Gulrajani et al. 2017); 0 disables it.
+        gp_center: target gradient norm of that penalty (1 two-sided, 0 zero-centred).
+        r1_gamma: gamma of the R1 penalty (Mescheder et al. 2018), applied as
+            ``gamma / 2 * E||grad D(x)||^2``; 0 disables it.
+        weight_clip: clip every discriminator parameter to ``[-c, c]`` after each
+            discriminator step (Arjovsky et al. 2017); ``None`` disables it.
+    """
+
+    def __init__(
+        self,
+        objective: str = "nsgan",
+        gp_weight: float = 0.0,
+        gp_center: float = 1.0,
+        r1_gamma: float = 0.0,
+        weight_clip: float | None = None,
+    ) -> None:
+        if not isinstance(objective, str) or objective not in OBJECTIVES:
+            allowed = ", ".join(sorted(OBJECTIVES))
+            raise ValueError(f"loss.objective={objective!r} is not one of: {allowed}")
+        self.objective: str = objective
+        self.gp_weight: float = _number("gp_weight", gp_weight, allow_zero=True)
+        if isinstance(gp_center, bool) or not isinstance(gp_center, Real) or not math.isfinite(
+            gp_center
+        ):
+            raise ValueError(f"loss.gp_center={gp_center!r} must be a finite number")
+        self.gp_center: float = float(gp_center)
+        self.r1_gamma: float = _number("r1_gamma", r1_gamma, allow_zero=True)
+        self.weight_clip: float | None = _number(
+            "weight_clip", weight_clip, allow_zero=False, allow_none=True
+        )
+        self._d_loss, self._g_loss = OBJECTIVES[objective]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(objective={self.objective!r}, gp_weight={self.gp_weight}, "
+            f"gp_center={self.gp_center}, r1_gamma={self.r1_gamma}, "
+            f"weight_clip={self.weight_clip})"
+        )
+
+    def discriminator_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+        """Objective's discriminator loss from raw scores on real and generated samples."""
+        return self._d_loss(real_scores, fake_scores)
+
+    def generator_loss(self, fake_scores: Tensor) -> Tensor:
+        """Objective's generator loss from raw scores on generated samples."""
+        return self._g_loss(fake_scores)
+
+    def penalties(self, critic: Critic, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        """Already-weighted regulariser terms to add to the discriminator loss.
+
+        Keys: ``"gp"`` (``gp_weight * gradient_penalty``) when ``gp_weight > 0`` and ``"r1"``
+        (``r1_gamma / 2 * r1_penalty``) when ``r1_gamma > 0``; empty when neither is enabled.
+        """
+        terms: dict[str, Tensor] = {}
+        if self.gp_weight > 0:
+            terms["gp"] = self.gp_weight * gradient_penalty(
+                critic, real, fake, center=self.gp_center
+            )
+        if self.r1_gamma > 0:
+            terms["r1"] = 0.5 * self.r1_gamma * r1_penalty(critic, real)
+        return terms
+
+    def after_discriminator_step(self, discriminator: nn.Module) -> None:
+        """Clip the discriminator's weights when ``weight_clip`` is set; otherwise do nothing."""
+        if self.weight_clip is not None:
+            clip_weights_(discriminator, self.weight_clip)

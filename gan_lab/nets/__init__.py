@@ -1,0 +1,16 @@
+"""torch.nn networks: DCGAN, the PacGAN toy MLPs, maxout, and PacGAN packing."""
+
+from gan_lab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_lab.nets.layers import Maxout, init_dcgan_weights_
+from gan_lab.nets.mlp import MLPDiscriminator, MLPGenerator
+from gan_lab.nets.packing import pack
+
+__all__ = [
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "Maxout",
+    "init_dcgan_weights_",
+    "pack",
+]

@@ -1,0 +1,122 @@
+"""DCGAN generator and (packed) discriminator.
+
+Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
+Generative Adversarial Networks" (ICLR 2016). Sec. 3 guidelines: strided convolutions instead
+of pooling, fractional-strided (transposed) convolutions in G, BatchNorm in both nets except
+G's output and D's input layer, ReLU in G with a tanh output, LeakyReLU(0.2) in D, no fully
+connected hidden layers. Sec. 4: weights ~ N(0, 0.02).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from gan_lab.nets.layers import init_dcgan_weights_
+
+
+def _num_doublings(image_size: int) -> int:
+    """k with image_size == 4 * 2**k, k >= 1; ValueError otherwise."""
+    size = image_size
+    ok = isinstance(size, int) and not isinstance(size, bool) and size >= 8 and size % 4 == 0
+    ok = ok and (size // 4) & (size // 4 - 1) == 0
+    if not ok:
+        raise ValueError(
+            f"image_size={image_size}: DCGAN makes images of 4 * 2^k pixels, "
+            "k >= 1 (8, 16, 32, 64, 128, ...)"
+        )
+    return (size // 4).bit_length() - 1
+
+
+def _positive(name: str, value: int) -> int:
+    if int(value) < 1:
+        raise ValueError(f"{name}={value}: must be a positive integer")
+    return int(value)
+
+
+class DCGANGenerator(nn.Module):
+    """DCGAN generator (Radford et al. 2016, sec. 3 and fig. 1).
+
+    z (B, latent_dim) -> ConvTranspose2d(latent_dim, C0, 4, 1, 0) to 4x4, BN, ReLU; then
+    stride-2 ConvTranspose2d(4, 2, 1) + BN + ReLU stages halving the channels down to
+    ``width``; a last stride-2 ConvTranspose2d to ``channels`` and tanh. With
+    image_size = 4 * 2^k there are k stride-2 layers and C0 = width * 2^(k-1) (64 px: 512).
+    forward(z) -> (B, channels, image_size, image_size) in [-1, 1].
+    """
+
+    def __init__(
+        self, latent_dim: int = 100, image_size: int = 64, channels: int = 3, width: int = 64
+    ) -> None:
+        super().__init__()
+        k = _num_doublings(image_size)
+        self.latent_dim = _positive("latent_dim", latent_dim)
+        self.image_size = int(image_size)
+        self.channels = _positive("channels", channels)
+        self.width = _positive("width", width)
+
+        ch = self.width * 2 ** (k - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(self.latent_dim, ch, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(inplace=True),
+        ]
+        for _ in range(k - 1):
+            layers += [
+                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(ch // 2),
+                nn.ReLU(inplace=True),
+            ]
+            ch //= 2
+        layers += [nn.ConvTranspose2d(ch, self.channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        init_dcgan_weights_(self)
+
+    def forward(self, z: Tensor) -> Tensor:
+        if z.dim() == 2:
+            z = z[:, :, None, None]
+        return self.net(z)
+
+
+class DCGANDiscriminator(nn.Module):
+    """DCGAN discriminator (Radford et al. 2016, sec. 3), packed (PacGAN, Lin et al. 2018, sec. 3).
+
+    Input (B, channels * packing, image_size, image_size), i.e. the output of ``pack()``.
+    Stride-2 Conv2d(4, 2, 1) layers from image_size down to 4x4 with channels doubling from
+    ``width`` (no BatchNorm on the first), LeakyReLU(0.2) throughout, then
+    Conv2d(C, 1, 4, 1, 0). forward(x) -> (B,) raw scores (logits, no sigmoid).
+    """
+
+    def __init__(
+        self, image_size: int = 64, channels: int = 3, width: int = 64, packing: int = 1
+    ) -> None:
+        super().__init__()
+        k = _num_doublings(image_size)
+        self.image_size = int(image_size)
+        self.channels = _positive("channels", channels)
+        self.width = _positive("width", width)
+        self.packing = _positive("packing", packing)
+
+        ch = self.width
+        layers: list[nn.Module] = [
+            nn.Conv2d(self.channels * self.packing, ch, 4, 2, 1),
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
+        for _ in range(k - 1):
+            layers += [
+                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(ch * 2),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+            ch *= 2
+        layers.append(nn.Conv2d(ch, 1, 4, 1, 0))
+        self.net = nn.Sequential(*layers)
+        init_dcgan_weights_(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        expected = (self.channels * self.packing, self.image_size, self.image_size)
+        if x.dim() != 4 or tuple(x.shape[1:]) != expected:
+            raise ValueError(
+                f"DCGANDiscriminator expects input (B, {expected[0]}, {expected[1]}, {expected[2]})"
+                f" (channels * packing = {self.channels} * {self.packing}), got {tuple(x.shape)};"
+                f" feed it pack(x, {self.packing})"
+            )
+        return self.net(x).flatten()

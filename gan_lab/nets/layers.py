@@ -1,0 +1,63 @@
+"""Building blocks shared by the networks: the maxout layer and the DCGAN initialisation."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+_WEIGHTED = (
+    nn.Linear,
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.ConvTranspose1d,
+    nn.ConvTranspose2d,
+    nn.ConvTranspose3d,
+)
+
+
+class Maxout(nn.Module):
+    """Fully connected maxout layer (Goodfellow et al., "Maxout Networks", ICML 2013, sec. 2).
+
+    One affine map produces ``pieces`` candidate values per output unit and the unit keeps
+    their maximum: ``h_i(x) = max_j (x W_{.ij} + b_{ij})``. The affine outputs are grouped
+    unit by unit: unit ``i`` takes columns ``i*pieces, ..., (i+1)*pieces - 1`` of ``linear``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, pieces: int) -> None:
+        super().__init__()
+        if int(pieces) < 1:
+            raise ValueError(f"pieces={pieces}: a maxout layer needs at least one piece per unit")
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.pieces = int(pieces)
+        self.linear = nn.Linear(self.in_features, self.out_features * self.pieces)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.linear(x)
+        return y.unflatten(-1, (self.out_features, self.pieces)).amax(dim=-1)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"pieces={self.pieces}"
+        )
+
+
+@torch.no_grad()
+def init_dcgan_weights_(module: nn.Module) -> nn.Module:
+    """DCGAN initialisation, in place (Radford et al. 2016, sec. 4).
+
+    Every conv, transposed conv and linear weight ~ N(0, 0.02) with zero bias; every
+    BatchNorm scale ~ N(1, 0.02) with zero shift. Walks all submodules of ``module``, so
+    call it once on the root (it is also safe inside ``module.apply``). Returns ``module``.
+    """
+    for m in module.modules():
+        if isinstance(m, _WEIGHTED):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    return module

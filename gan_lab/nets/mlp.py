@@ -1,0 +1,123 @@
+"""Fully connected networks of the PacGAN / VEEGAN toy experiments (2D ring, 2D grid).
+
+Sizes follow the PacGAN paper (Lin et al. 2018, sec. 5.1 and its appendix on the synthetic
+experiments) as its official code sets them (github.com/fjxmlzn/PacGAN,
+``synthetic_data_experiments/2DGrid_GAN&PacGAN``): G = 4 hidden layers of 400 units with
+BatchNorm and ReLU on a 2-d N(0, I) latent; D = 3 maxout layers of 200 units with 5 pieces
+and a linear score; every weight N(0, 0.02), every bias 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from torch import Tensor, nn
+
+from gan_lab.nets.layers import Maxout
+
+_INIT_STD = 0.02
+
+
+def _int_list(name: str, values: Iterable[int]) -> list[int]:
+    """A plain list of positive ints from a list, tuple or OmegaConf ListConfig."""
+    out = [int(v) for v in values]
+    if any(v < 1 for v in out):
+        raise ValueError(f"{name}={out}: every hidden layer needs at least one unit")
+    return out
+
+
+def _init_toy_weights_(module: nn.Module) -> None:
+    # As in the official PacGAN code: weights IsotropicGaussian(0.02), biases Constant(0);
+    # BatchNorm keeps scale 1, shift 0.
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, _INIT_STD)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+class MLPGenerator(nn.Module):
+    """Toy-data generator of PacGAN (Lin et al. 2018, sec. 5.1 / appendix; VEEGAN setup).
+
+    ``[Linear -> BatchNorm1d -> ReLU] * len(hidden) -> Linear``. With batch_norm the hidden
+    Linear layers carry no bias (BatchNorm's shift replaces it, as in the official code);
+    without it they do. forward(z: (B, latent_dim)) -> (B, out_features).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 2,
+        out_features: int = 2,
+        hidden: Iterable[int] = (400, 400, 400, 400),
+        batch_norm: bool = True,
+    ) -> None:
+        super().__init__()
+        self.latent_dim = int(latent_dim)
+        self.out_features = int(out_features)
+        self.hidden = _int_list("hidden", hidden)
+        self.batch_norm = bool(batch_norm)
+
+        layers: list[nn.Module] = []
+        width = self.latent_dim
+        for units in self.hidden:
+            layers.append(nn.Linear(width, units, bias=not self.batch_norm))
+            if self.batch_norm:
+                layers.append(nn.BatchNorm1d(units))
+            layers.append(nn.ReLU())
+            width = units
+        layers.append(nn.Linear(width, self.out_features))
+        self.net = nn.Sequential(*layers)
+        _init_toy_weights_(self)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """Toy-data (packed) discriminator of PacGAN (Lin et al. 2018, sec. 3 and 5.1 / appendix).
+
+    Input width ``in_features * packing``: it takes the output of ``pack()``. Hidden layers
+    are ``Maxout(pieces=maxout_pieces)`` (Goodfellow et al. 2013) when ``maxout_pieces > 1``,
+    else ``Linear -> LeakyReLU(0.2)``; a final Linear gives one raw score (a logit, no
+    sigmoid). forward(x: (B, in_features * packing)) -> (B,).
+    """
+
+    def __init__(
+        self,
+        in_features: int = 2,
+        hidden: Iterable[int] = (200, 200, 200),
+        maxout_pieces: int = 5,
+        packing: int = 1,
+    ) -> None:
+        super().__init__()
+        if int(packing) < 1:
+            raise ValueError(f"packing={packing}: model.packing must be a positive integer")
+        if int(maxout_pieces) < 1:
+            raise ValueError(
+                f"maxout_pieces={maxout_pieces}: use 1 for LeakyReLU layers, >1 for maxout"
+            )
+        self.in_features = int(in_features)
+        self.hidden = _int_list("hidden", hidden)
+        self.maxout_pieces = int(maxout_pieces)
+        self.packing = int(packing)
+
+        layers: list[nn.Module] = []
+        width = self.in_features * self.packing
+        for units in self.hidden:
+            if self.maxout_pieces > 1:
+                layers.append(Maxout(width, units, self.maxout_pieces))
+            else:
+                layers.extend([nn.Linear(width, units), nn.LeakyReLU(0.2)])
+            width = units
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+        _init_toy_weights_(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        expected = self.in_features * self.packing
+        if x.dim() != 2 or x.shape[1] != expected:
+            raise ValueError(
+                f"MLPDiscriminator expects input (B, {expected}) = in_features * packing, got "
+                f"{tuple(x.shape)}; feed it pack(x, {self.packing})"
+            )
+        return self.net(x).squeeze(-1)

@@ -1,0 +1,63 @@
+"""Shared test helpers: compose the real configs, run tiny trainings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig
+
+from gan_lab.config import config_dir
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Tiny but real: DCGAN at 8x8 with narrow layers, a handful of iterations.
+TINY_DCGAN = [
+    "data.image_size=8",
+    "model.generator.width=8",
+    "model.discriminator.width=8",
+    "model.latent_dim=16",
+    "data.batch_size=16",
+    "callbacks.progress=null",
+    "trainer.enable_progress_bar=false",
+]
+TINY_TOY = [
+    "experiment=toy",
+    "model.generator.hidden=[32,32]",
+    "model.discriminator.hidden=[32,32]",
+    "data.batch_size=32",
+    "data.num_samples=2000",
+    "eval.metrics.mode_coverage.num_samples=500",
+    "callbacks.progress=null",
+    "trainer.enable_progress_bar=false",
+]
+
+
+@pytest.fixture(autouse=True)
+def _quiet_and_offline(monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    torch.set_num_threads(1)
+
+
+def make_cfg(run_dir: Path, *overrides: str) -> DictConfig:
+    """The composed config for `overrides`, as `python -m gan_lab` would see it."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        return compose("config", overrides=[f"run_dir={run_dir}", *overrides])
+
+
+def run_cli(*args: str, cwd: Path, timeout: int = 300, env: dict | None = None):
+    """`python -m gan_lab ARGS` in a subprocess; returns the CompletedProcess."""
+    full_env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1",
+                "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "gan_lab", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env,
+    )

@@ -1,0 +1,56 @@
+"""`python -m gan_lab` as a user runs it: help, config printing, training, sweeps, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import TINY_DCGAN, TINY_TOY, run_cli
+
+
+def test_help_and_cfg_job(tmp_path):
+    help_out = run_cli("--help", cwd=tmp_path)
+    assert help_out.returncode == 0 and "model: dcgan, toy_mlp" in help_out.stdout
+    job = run_cli("--cfg", "job", "loss=wgan_gp", cwd=tmp_path)
+    assert job.returncode == 0, job.stderr
+    assert "n_critic: 5" in job.stdout and "gp_weight: 10.0" in job.stdout
+
+
+def test_default_command_trains_and_writes_a_run_folder(tmp_path):
+    result = run_cli(*TINY_DCGAN, "iterations=4", "hydra.run.dir=run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = tmp_path / "run"
+    assert (run / ".hydra" / "config.yaml").is_file()
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert (run / "metrics.csv").is_file()
+    assert list((run / "samples").glob("*.png"))
+
+
+def test_multirun_sweep_returns_objectives(tmp_path):
+    result = run_cli("-m", *TINY_TOY, "loss=nsgan,hinge", "seed=0,1", "iterations=3",
+                     "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = sorted((tmp_path / "sweep").glob("*/results.json"))
+    assert len(results) == 4
+    assert all("toy/reverse_kl" in json.loads(p.read_text()) for p in results)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model=nonexistent", "Could not find 'model/nonexistent'"),
+        ("model.n_critic=0", "model.n_critic=0: must be an integer >= 1"),
+        ("model.n_critic=abc", "model.n_critic='abc': must be an integer >= 1"),
+        ("iterations=1.5", "iterations=1.5: must be an integer >= 1"),
+        ("data.image_size=20", "DCGAN makes images of 4 * 2^k pixels"),
+        ("loss.objective=foo", "loss.objective='foo' is not one of"),
+        ("ckpt_path=/no/such.ckpt", "ckpt_path='/no/such.ckpt': no such checkpoint file"),
+    ],
+)
+def test_bad_input_gives_one_clear_line_before_training(tmp_path, override, message):
+    result = run_cli(*TINY_DCGAN, override, "hydra.run.dir=run", cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "checkpoints").exists()  # nothing trained

@@ -1,0 +1,55 @@
+"""Exact resume from a checkpoint, and a non-finite loss that keeps the last good checkpoint."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gan_lab.losses import AdversarialLoss
+from gan_lab.models import NonFiniteLossError
+from gan_lab.train import run
+from tests.conftest import TINY_DCGAN, make_cfg
+
+# n_critic=2 and EMA on, and 20 iterations = 40 batches: the stop falls mid-epoch
+# (digits gives 28 batches of 64 per epoch), so the data loader's position must resume too.
+RESUMABLE = [*TINY_DCGAN, "data.batch_size=64", "model.n_critic=2", "model.ema_decay=0.9",
+             "callbacks.checkpoint.every_n_iterations=10"]
+
+
+def test_stop_and_resume_equals_an_uninterrupted_run_bitwise(tmp_path):
+    run(make_cfg(tmp_path / "straight", *RESUMABLE, "iterations=20"))
+    run(make_cfg(tmp_path / "first_half", *RESUMABLE, "iterations=10"))
+    half = tmp_path / "first_half" / "checkpoints" / "last.ckpt"
+    run(make_cfg(tmp_path / "resumed", *RESUMABLE, "iterations=20", f"ckpt_path={half}"))
+
+    straight = torch.load(tmp_path / "straight" / "checkpoints" / "last.ckpt", weights_only=False)
+    resumed = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert resumed["gan_lab"]["iteration"] == straight["gan_lab"]["iteration"] == 20
+    assert resumed["global_step"] == straight["global_step"] == 60
+    for key, value in straight["state_dict"].items():  # G, D, EMA (weights, BN stats, count)
+        assert torch.equal(value, resumed["state_dict"][key]), key
+    for opt_a, opt_b in zip(straight["optimizer_states"], resumed["optimizer_states"]):
+        for index, state in opt_a["state"].items():
+            for name, tensor in state.items():
+                assert torch.equal(tensor, opt_b["state"][index][name]), (index, name)
+    assert torch.equal(straight["gan_lab"]["rng"]["torch"], resumed["gan_lab"]["rng"]["torch"])
+
+
+def test_non_finite_loss_stops_with_a_clear_error_and_keeps_the_good_checkpoint(
+        tmp_path, monkeypatch):
+    original = AdversarialLoss.generator_loss
+    calls = {"n": 0}
+
+    def poisoned(self, fake_scores):
+        calls["n"] += 1
+        loss = original(self, fake_scores)
+        return loss * float("nan") if calls["n"] > 5 else loss
+
+    monkeypatch.setattr(AdversarialLoss, "generator_loss", poisoned)
+    cfg = make_cfg(tmp_path, *TINY_DCGAN, "iterations=20", "model.log_every=2",
+                   "callbacks.checkpoint.every_n_iterations=4")
+    with pytest.raises(NonFiniteLossError, match="NaN or infinite"):
+        run(cfg)
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    assert last["gan_lab"]["iteration"] == 4  # the checkpoint due at 8 was refused
+    assert all(torch.isfinite(v).all() for v in last["state_dict"].values() if v.is_floating_point())
