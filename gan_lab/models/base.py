@@ -151,10 +151,23 @@ class AdversarialModule(pl.LightningModule):
             )
 
     # ----------------------------------------------------------------- the loop
+    def on_train_start(self) -> None:
+        self._decorrelate_ranks()
+
+    def _decorrelate_ranks(self) -> None:
+        """Give each DDP rank its own noise stream (seeded runs start every rank alike).
+
+        A base drawn from the shared stream plus the rank keeps runs reproducible.
+        """
+        if self.trainer.world_size > 1:
+            base = int(torch.randint(0, 2**62, ()))
+            torch.manual_seed(base + self.trainer.global_rank)
+
     def training_step(self, batch: Any, batch_idx: int) -> None:
         if self._rng_to_restore is not None:
             _set_rng_state(self._rng_to_restore)
             self._rng_to_restore = None
+            self._decorrelate_ranks()
         opt_g, opt_d = self.optimizers()
         with self.toggled_optimizer(opt_d):
             terms = self.discriminator_step(batch)
