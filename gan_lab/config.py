@@ -76,6 +76,9 @@ CHECKS: dict[str, Callable[[object], bool]] = {
 
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError for the first bad value found."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise ConfigError(f"{missing[0]} is required (it is ??? in its config): set {missing[0]}=...")
     for key, check in CHECKS.items():
         value = OmegaConf.select(cfg, key, default="__absent__", throw_on_missing=False)
         if value == "__absent__":

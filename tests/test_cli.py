@@ -46,10 +46,13 @@ def test_multirun_sweep_returns_objectives(tmp_path):
         ("data.image_size=20", "DCGAN makes images of 4 * 2^k pixels"),
         ("loss.objective=foo", "loss.objective='foo' is not one of"),
         ("ckpt_path=/no/such.ckpt", "ckpt_path='/no/such.ckpt': no such checkpoint file"),
+        ("data=image_folder", "data.path is required"),
+        ("model.packing=4 data.batch_size=50",
+         "data.batch_size=50: must be a multiple of model.packing=4"),
     ],
 )
 def test_bad_input_gives_one_clear_line_before_training(tmp_path, override, message):
-    result = run_cli(*TINY_DCGAN, override, "hydra.run.dir=run", cwd=tmp_path)
+    result = run_cli(*TINY_DCGAN, *override.split(), "hydra.run.dir=run", cwd=tmp_path)
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
