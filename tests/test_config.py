@@ -1,0 +1,77 @@
+"""Every option of every config group composes and builds (config tests)."""
+
+from __future__ import annotations
+
+import pytest
+from hydra.utils import instantiate
+
+from gan_lab.config import ConfigError, config_dir, validate
+from gan_lab.train import build, build_module
+from tests.conftest import make_cfg
+
+CONF = __import__("pathlib").Path(config_dir())
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def test_default_composition():
+    cfg = make_cfg("/tmp/run")
+    assert cfg.model._target_ == "gan_lab.models.GAN"
+    assert cfg.loss.objective == "nsgan"
+    assert cfg.data._target_ == "gan_lab.data.DigitsDataModule"
+    assert cfg.model.generator.image_size == cfg.data.image_size
+
+
+@pytest.mark.parametrize("loss", options("loss"))
+@pytest.mark.parametrize("model", options("model"))
+def test_every_model_with_every_loss_builds(model, loss):
+    data = "ring" if model == "toy_mlp" else "digits"
+    cfg = make_cfg("/tmp/run", f"model={model}", f"loss={loss}", f"data={data}")
+    validate(cfg)
+    module = build_module(cfg)
+    assert module.loss.objective == cfg.loss.objective
+    assert module.n_critic == (5 if loss.startswith("wgan") else 1)
+
+
+@pytest.mark.parametrize("optim", options("optim"))
+def test_every_optimizer_builds(optim):
+    cfg = make_cfg("/tmp/run", f"optim={optim}")
+    module = build_module(cfg)
+    opt_g, opt_d = module.configure_optimizers()[0]
+    assert type(opt_g).__name__ == cfg.optim.generator._target_.split(".")[-1]
+    assert opt_g.defaults["lr"] == cfg.optim.generator.lr
+
+
+@pytest.mark.parametrize("data", [d for d in options("data") if d != "image_folder"])
+def test_every_dataset_builds(data):
+    datamodule = instantiate(make_cfg("/tmp/run", f"data={data}").data)
+    datamodule.setup("fit")
+    batch = next(iter(datamodule.train_dataloader()))
+    assert tuple(batch[0].shape[1:]) == tuple(datamodule.sample_shape)
+
+
+@pytest.mark.parametrize("group", ["trainer", "logger", "callbacks", "eval", "experiment"])
+def test_every_option_composes(group):
+    for option in options(group):
+        cfg = make_cfg("/tmp/run", f"{group}={option}")
+        assert group == "experiment" or cfg[group] is not None
+        validate(cfg)
+
+
+def test_experiment_toy_is_a_diff_over_the_defaults():
+    cfg = make_cfg("/tmp/run", "experiment=toy", "model.packing=3")
+    assert cfg.model.generator._target_ == "gan_lab.nets.MLPGenerator"
+    assert cfg.data.batch_size == 300  # 100 packs of 3
+    assert cfg.optim.generator.betas == [0.8, 0.999]
+    assert cfg.eval.objective == "toy/reverse_kl"
+
+
+def test_wrong_types_and_ranges_are_one_line_errors():
+    with pytest.raises(ConfigError, match=r"^model.packing=0: must be an integer >= 1$"):
+        validate(make_cfg("/tmp/run", "model.packing=0"))
+    with pytest.raises(ConfigError, match=r"model.ema_decay=1.5: must be null or a number"):
+        validate(make_cfg("/tmp/run", "model.ema_decay=1.5"))
+    with pytest.raises(ConfigError, match=r"^model.generator: .*image_size=12"):
+        build(make_cfg("/tmp/run", "data.image_size=12"), "model.generator")
