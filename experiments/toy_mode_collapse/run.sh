@@ -2,12 +2,12 @@
 # Reproduces experiments/toy_mode_collapse/README.md: PacGAN's Table 1 rows (GAN, PacGAN2-4)
 # plus hinge and WGAN-GP, on the ring and the grid, 5 seeds each, with the paper's networks
 # and metric protocol (experiment=toy). Runs the two datasets in parallel, one CPU core each.
-#   bash experiments/toy_mode_collapse/run.sh            # ITER=2000 by default
+#   bash experiments/toy_mode_collapse/run.sh            # ITER=1000 by default
 #   ITER=400000 bash experiments/toy_mode_collapse/run.sh   # the paper's budget
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
-ITER=${ITER:-2000}
+ITER=${ITER:-1000}
 OUT=${OUT:-experiments/toy_mode_collapse/runs}
 SEEDS=${SEEDS:-"0 1 2 3 4"}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1

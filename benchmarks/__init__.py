@@ -1,0 +1,1 @@
+"""Speed benchmarks: each script times gan_lab against a baseline in the same run."""
