@@ -106,3 +106,15 @@ def test_bf16_mixed_precision_runs_on_cpu(tmp_path, loss):
     run(cfg)
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
     assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
+
+
+def test_lr_schedulers_step_once_per_generator_iteration(tmp_path):
+    step_lr = "{_target_:torch.optim.lr_scheduler.StepLR,_partial_:true,step_size:2,gamma:0.5}"
+    cfg = make_cfg(tmp_path, *TINY_DCGAN, "iterations=4", "model.n_critic=2",
+                   f"optim.scheduler_g={step_lr}", f"optim.scheduler_d={step_lr}")
+    run(cfg)
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    # 4 iterations (12 optimizer steps) = 4 scheduler steps = two halvings, for G and D alike.
+    assert [s["last_epoch"] for s in ckpt["lr_schedulers"]] == [4, 4]
+    for optimizer_state in ckpt["optimizer_states"]:
+        assert optimizer_state["param_groups"][0]["lr"] == pytest.approx(2e-4 * 0.25)
