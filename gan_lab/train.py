@@ -10,7 +10,6 @@ import logging
 from pathlib import Path
 
 import pytorch_lightning as pl
-import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -45,15 +44,17 @@ def build_module(cfg: DictConfig) -> pl.LightningModule:
     return module
 
 
-def check_output_shape(module: pl.LightningModule, datamodule: pl.LightningDataModule) -> None:
-    """G must produce samples shaped like the data; say so before training starts."""
+def check_model_fits_data(module: pl.LightningModule, datamodule: pl.LightningDataModule) -> None:
+    """G must produce samples shaped like the data, for the data's classes; say so up front."""
+    classes = getattr(module, "num_classes", 0)
+    data_classes = getattr(datamodule, "num_classes", 0)
+    if classes and classes != data_classes:
+        raise ConfigError(
+            f"model.num_classes={classes} but the data has {data_classes} classes; a "
+            "conditional model needs labelled data with that many classes"
+        )
     expected = tuple(datamodule.sample_shape)
-    generator = module.generator
-    was_training = generator.training
-    generator.eval()
-    with torch.no_grad():
-        produced = tuple(generator(module.noise(2)).shape[1:])
-    generator.train(was_training)
+    produced = tuple(module.sample(2).shape[1:])
     if produced != expected:
         raise ConfigError(
             f"model.generator produces samples of shape {produced} but data gives {expected}; "
@@ -67,7 +68,7 @@ def run(cfg: DictConfig) -> float | None:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg, "data")
     module = build_module(cfg)
-    check_output_shape(module, datamodule)
+    check_model_fits_data(module, datamodule)
 
     evaluation = build(cfg, "eval") if cfg.get("eval") else None
     callbacks = [build(cfg, f"callbacks.{name}") for name, node in cfg.callbacks.items() if node]

@@ -17,7 +17,8 @@ class SampleGrid(EveryIterations):
     """Every `every` iterations, G (EMA when present) draws the same `num_samples` codes.
 
     Uses the sampling protocol only (`module.noise`, `module.sample`), so it serves every
-    generator. Non-image samples (toy 2-D points) are skipped: the toy evaluator plots them.
+    generator. A conditional model (``module.num_classes`` > 0) draws one row per class, `nrow`
+    samples each. Non-image samples (toy 2-D points) are skipped: the toy evaluator plots them.
     """
 
     def __init__(self, out_dir: str, every: int = 500, num_samples: int = 64, nrow: int = 8,
@@ -29,9 +30,12 @@ class SampleGrid(EveryIterations):
 
     @rank_zero_only
     def run(self, trainer: pl.Trainer, module: pl.LightningModule, tag: str) -> None:
+        classes = getattr(module, "num_classes", 0)
+        labels = torch.arange(classes).repeat_interleave(self.nrow) if classes else None
         if self._noise is None:
-            self._noise = module.noise(self.num_samples, generator=torch.Generator().manual_seed(self.seed))
-        images = module.sample(noise=self._noise).float().cpu()
+            count = len(labels) if classes else self.num_samples
+            self._noise = module.noise(count, generator=torch.Generator().manual_seed(self.seed))
+        images = module.sample(noise=self._noise, labels=labels).float().cpu()
         if images.dim() != 4:
             return
         grid = make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from gan_lab.nets.conditioning import LabelEmbedding, ProjectionHead, discriminator_conditioning
 from gan_lab.nets.layers import init_dcgan_weights_
 
 
@@ -40,14 +41,17 @@ class DCGANGenerator(nn.Module):
     stride-2 ConvTranspose2d(4, 2, 1) + BN + ReLU stages halving the channels down to
     ``width``; a last stride-2 ConvTranspose2d to ``channels`` and tanh. With
     image_size = 4 * 2^k there are k stride-2 layers and C0 = width * 2^(k-1) (64 px: 512).
-    forward(z) -> (B, channels, image_size, image_size) in [-1, 1].
+    With ``num_classes`` > 0 the code is [z, embed(y)] (conditional GAN, Mirza & Osindero 2014).
+    forward(z, labels=None) -> (B, channels, image_size, image_size) in [-1, 1].
     """
 
     def __init__(
-        self, latent_dim: int = 100, image_size: int = 64, channels: int = 3, width: int = 64
+        self, latent_dim: int = 100, image_size: int = 64, channels: int = 3, width: int = 64,
+        num_classes: int = 0, embed_dim: int | None = None,
     ) -> None:
         super().__init__()
         k = _num_doublings(image_size)
+        self.condition = LabelEmbedding(num_classes, embed_dim)
         self.latent_dim = _positive("latent_dim", latent_dim)
         self.image_size = int(image_size)
         self.channels = _positive("channels", channels)
@@ -55,7 +59,7 @@ class DCGANGenerator(nn.Module):
 
         ch = self.width * 2 ** (k - 1)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(self.latent_dim, ch, 4, 1, 0, bias=False),
+            nn.ConvTranspose2d(self.latent_dim + self.condition.dim, ch, 4, 1, 0, bias=False),
             nn.BatchNorm2d(ch),
             nn.ReLU(inplace=True),
         ]
@@ -70,10 +74,10 @@ class DCGANGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         init_dcgan_weights_(self)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         if z.dim() == 2:
             z = z[:, :, None, None]
-        return self.net(z)
+        return self.net(self.condition(z, labels))
 
 
 class DCGANDiscriminator(nn.Module):
@@ -82,11 +86,15 @@ class DCGANDiscriminator(nn.Module):
     Input (B, channels * packing, image_size, image_size), i.e. the output of ``pack()``.
     Stride-2 Conv2d(4, 2, 1) layers from image_size down to 4x4 with channels doubling from
     ``width`` (no BatchNorm on the first), LeakyReLU(0.2) throughout, then
-    Conv2d(C, 1, 4, 1, 0). forward(x) -> (B,) raw scores (logits, no sigmoid).
+    Conv2d(C, 1, 4, 1, 0). With ``num_classes`` > 0 it is conditional: ``concat`` appends
+    one-hot label maps to the input (Mirza & Osindero 2014), ``projection`` adds
+    <embed(y), sum-pooled features> to the score (Miyato & Koyama 2018, eq. 3).
+    forward(x, labels=None) -> (B,) raw scores (logits, no sigmoid).
     """
 
     def __init__(
-        self, image_size: int = 64, channels: int = 3, width: int = 64, packing: int = 1
+        self, image_size: int = 64, channels: int = 3, width: int = 64, packing: int = 1,
+        num_classes: int = 0, conditioning: str = "concat",
     ) -> None:
         super().__init__()
         k = _num_doublings(image_size)
@@ -94,10 +102,11 @@ class DCGANDiscriminator(nn.Module):
         self.channels = _positive("channels", channels)
         self.width = _positive("width", width)
         self.packing = _positive("packing", packing)
+        self.label_input, extra = discriminator_conditioning(num_classes, conditioning, packing)
 
         ch = self.width
         layers: list[nn.Module] = [
-            nn.Conv2d(self.channels * self.packing, ch, 4, 2, 1),
+            nn.Conv2d(self.channels * self.packing + extra, ch, 4, 2, 1),
             nn.LeakyReLU(0.2, inplace=True),
         ]
         for _ in range(k - 1):
@@ -107,11 +116,13 @@ class DCGANDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, inplace=True),
             ]
             ch *= 2
-        layers.append(nn.Conv2d(ch, 1, 4, 1, 0))
         self.net = nn.Sequential(*layers)
+        self.head = nn.Conv2d(ch, 1, 4, 1, 0)
+        projection = num_classes and conditioning == "projection"
+        self.projection = ProjectionHead(num_classes, ch) if projection else None
         init_dcgan_weights_(self)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         expected = (self.channels * self.packing, self.image_size, self.image_size)
         if x.dim() != 4 or tuple(x.shape[1:]) != expected:
             raise ValueError(
@@ -119,4 +130,8 @@ class DCGANDiscriminator(nn.Module):
                 f" (channels * packing = {self.channels} * {self.packing}), got {tuple(x.shape)};"
                 f" feed it pack(x, {self.packing})"
             )
-        return self.net(x).flatten()
+        features = self.net(self.label_input(x, labels))
+        scores = self.head(features).flatten()
+        if self.projection is not None:
+            scores = scores + self.projection(features.sum(dim=(2, 3)), labels)
+        return scores

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from torch import Tensor, nn
 
+from gan_lab.nets.conditioning import LabelEmbedding, ProjectionHead, discriminator_conditioning
 from gan_lab.nets.layers import Maxout
 
 _INIT_STD = 0.02
@@ -50,15 +51,18 @@ class MLPGenerator(nn.Module):
         out_features: int = 2,
         hidden: Iterable[int] = (400, 400, 400, 400),
         batch_norm: bool = True,
+        num_classes: int = 0,
+        embed_dim: int | None = None,
     ) -> None:
         super().__init__()
+        self.condition = LabelEmbedding(num_classes, embed_dim)
         self.latent_dim = int(latent_dim)
         self.out_features = int(out_features)
         self.hidden = _int_list("hidden", hidden)
         self.batch_norm = bool(batch_norm)
 
         layers: list[nn.Module] = []
-        width = self.latent_dim
+        width = self.latent_dim + self.condition.dim
         for units in self.hidden:
             layers.append(nn.Linear(width, units, bias=not self.batch_norm))
             if self.batch_norm:
@@ -69,8 +73,8 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         _init_toy_weights_(self)
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.net(z)
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.net(self.condition(z, labels))
 
 
 class MLPDiscriminator(nn.Module):
@@ -88,6 +92,8 @@ class MLPDiscriminator(nn.Module):
         hidden: Iterable[int] = (200, 200, 200),
         maxout_pieces: int = 5,
         packing: int = 1,
+        num_classes: int = 0,
+        conditioning: str = "concat",
     ) -> None:
         super().__init__()
         if int(packing) < 1:
@@ -100,24 +106,31 @@ class MLPDiscriminator(nn.Module):
         self.hidden = _int_list("hidden", hidden)
         self.maxout_pieces = int(maxout_pieces)
         self.packing = int(packing)
+        self.label_input, extra = discriminator_conditioning(num_classes, conditioning, packing)
 
         layers: list[nn.Module] = []
-        width = self.in_features * self.packing
+        width = self.in_features * self.packing + extra
         for units in self.hidden:
             if self.maxout_pieces > 1:
                 layers.append(Maxout(width, units, self.maxout_pieces))
             else:
                 layers.extend([nn.Linear(width, units), nn.LeakyReLU(0.2)])
             width = units
-        layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
+        self.head = nn.Linear(width, 1)
+        projection = num_classes and conditioning == "projection"
+        self.projection = ProjectionHead(num_classes, width) if projection else None
         _init_toy_weights_(self)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         expected = self.in_features * self.packing
         if x.dim() != 2 or x.shape[1] != expected:
             raise ValueError(
                 f"MLPDiscriminator expects input (B, {expected}) = in_features * packing, got "
                 f"{tuple(x.shape)}; feed it pack(x, {self.packing})"
             )
-        return self.net(x).squeeze(-1)
+        features = self.net(self.label_input(x, labels))
+        scores = self.head(features).squeeze(-1)
+        if self.projection is not None:
+            scores = scores + self.projection(features, labels)
+        return scores
