@@ -27,3 +27,10 @@ lint: install
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache
+
+# Fashion-MNIST from Debian (data=fashion_mnist finds it there); needs apt (and sudo unless root).
+.PHONY: fashion-mnist
+fashion-mnist:
+	@SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get install -y dataset-fashion-mnist
+	@echo "Fashion-MNIST files (used by data=fashion_mnist):"
+	@dpkg -L dataset-fashion-mnist | grep -- '-ubyte'

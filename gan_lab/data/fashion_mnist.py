@@ -40,8 +40,8 @@ class FashionMNISTDataModule(IdxDataModule):
     torchvision_name = "FashionMNIST"
     raw_folder = "FashionMNIST"
     source = (
-        f"`make fashion-mnist` installs them in {DEBIAN_FOLDER}; or get them from "
-        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+        f"`make fashion-mnist` installs them in {DEBIAN_FOLDER}, used when data.root is null; "
+        "or get them from http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
     )
 
     def default_folders(self) -> list[Path]:

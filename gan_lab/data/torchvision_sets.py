@@ -72,8 +72,8 @@ def one_line(text: object, limit: int = 300) -> str:
 
 
 def to_image_dataset(
-    pixels: np.ndarray | torch.Tensor,
-    labels: np.ndarray | torch.Tensor | Sequence[int],
+    pixels: np.ndarray,
+    labels: np.ndarray | Sequence[int],
     image_size: int,
     channels: int,
 ) -> TensorDataset:
@@ -83,7 +83,7 @@ def to_image_dataset(
     ``channels`` is 1 and the pixels have 3 channels, and resized to ``image_size`` square
     (bilinear, antialiased) when that differs from their size; labels become int64.
     """
-    images = torch.as_tensor(np.asarray(pixels))
+    images = torch.from_numpy(np.array(pixels, dtype=np.uint8))  # a writable copy
     if images.ndim == 3:
         images = images.unsqueeze(1)
     images = images.to(torch.float32) / 255.0
@@ -97,7 +97,7 @@ def to_image_dataset(
             antialias=True,
         )
     images = (images * 2.0 - 1.0).clamp_(-1.0, 1.0).contiguous()
-    targets = torch.as_tensor(np.asarray(labels), dtype=torch.int64).reshape(-1)
+    targets = torch.from_numpy(np.array(labels, dtype=np.int64)).reshape(-1)
     return TensorDataset(images, targets)
 
 
@@ -137,7 +137,7 @@ class StandardImageDataModule(InMemoryDataModule):
     allowed_channels: ClassVar[dict[int, str]]  # channels -> what it means
     split_files: ClassVar[dict[str, tuple[str, ...]]]  # split -> file names it needs
     suffixes: ClassVar[tuple[str, ...]] = ("",)  # accepted endings of those names
-    expected: ClassVar[str]  # the files to provide, for messages
+    expected: ClassVar[str]  # the files to provide, for messages; {folder}: the first searched
     source: ClassVar[str]  # where to get them by hand, for messages
 
     def __init__(
@@ -234,8 +234,8 @@ class StandardImageDataModule(InMemoryDataModule):
         root = "null" if self.root is None else str(self.root)
         raise ValueError(
             f"data.root={root}: no {self.title} {self.split} files in "
-            f"{' or '.join(str(f) for f in folders)}; put {self.expected} there "
-            f"({self.source}); {why}"
+            f"{' or '.join(str(f) for f in folders)}; expected "
+            f"{self.expected.format(folder=folders[0])} ({self.source}); {why}"
         )
 
     def _check_batch_size(self, count: int) -> None:
@@ -323,8 +323,8 @@ class IdxDataModule(StandardImageDataModule):
     split_files = IDX_FILES
     suffixes = ("", ".gz")
     expected = (
-        "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
-        "t10k-labels-idx1-ubyte.gz (gzipped or not)"
+        "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
+        "t10k-labels-idx1-ubyte.gz (gzipped or not) in one of them"
     )
     raw_folder: ClassVar[str]  # torchvision's folder: <root>/<raw_folder>/raw
 
@@ -386,7 +386,7 @@ class CIFAR10DataModule(StandardImageDataModule):
         "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
         "test": ("test_batch",),
     }
-    expected = f"{CIFAR10_FOLDER}/data_batch_1..5 and test_batch"
+    expected = "{folder}/data_batch_1..5 and test_batch"
     source = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz, extracted"
 
     def folders_in(self, base: Path) -> list[Path]:
