@@ -13,7 +13,7 @@ from torch.utils.data import TensorDataset
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from gan_lab.data.in_memory import InMemoryDataModule
+from gan_lab.data.train_set import TrainSetDataModule
 
 __all__ = ["DigitsDataModule", "load_digit_tensors"]
 
@@ -44,7 +44,7 @@ def load_digit_tensors(image_size: int = 16) -> tuple[torch.Tensor, torch.Tensor
     return images.contiguous(), labels
 
 
-class DigitsDataModule(InMemoryDataModule):
+class DigitsDataModule(TrainSetDataModule):
     """The scikit-learn digits, scaled to ``[-1, 1]`` and resized once in :meth:`setup`.
 
     Batches are ``(images, labels)`` with images ``(B, 1, S, S)`` float32 and labels ``(B,)``

@@ -27,14 +27,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from gan_lab.data.loader import make_loader
+from gan_lab.data.train_set import TrainSetDataModule
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -182,7 +181,7 @@ class ImageFolderDataset(Dataset):
         raise RuntimeError(f"none of the {n} image files{where} could be decoded")
 
 
-class ImageFolderDataModule(pl.LightningDataModule):
+class ImageFolderDataModule(TrainSetDataModule):
     """Every image file under ``path`` (recursively), decoded lazily.
 
     Batches are tuples: ``(images,)``, or ``(images, labels)`` with ``labels=True``; images are
@@ -220,7 +219,6 @@ class ImageFolderDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         extensions: tuple = IMAGE_EXTENSIONS,
     ) -> None:
-        super().__init__()
         if path is None or str(path).strip() == "":
             raise ValueError(
                 f"data.path={path!r}: point data.path at a folder of images (searched recursively)"
@@ -255,13 +253,11 @@ class ImageFolderDataModule(pl.LightningDataModule):
                 f"(searched recursively for {', '.join(exts)})"
             )
 
+        super().__init__(batch_size=batch_size, seed=seed, num_workers=num_workers)
         self.path = root
         self.image_size = image_size
         self.channels = channels
-        self.batch_size = batch_size
         self.labels = bool(labels)
-        self.seed = seed
-        self.num_workers = num_workers
         self.extensions = exts
         self.files: list[Path] = files
         self.sample_shape = (channels, image_size, image_size)
@@ -296,11 +292,4 @@ class ImageFolderDataModule(pl.LightningDataModule):
 
     def train_dataloader(self):
         self._check_batch_size()
-        return make_loader(
-            self.train_set,
-            batch_size=self.batch_size,
-            shuffle=True,
-            seed=self.seed,
-            drop_last=True,
-            num_workers=self.num_workers,
-        )
+        return super().train_dataloader()

@@ -35,7 +35,7 @@ from torch.utils.data import TensorDataset
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from gan_lab.data.in_memory import InMemoryDataModule
+from gan_lab.data.train_set import TrainSetDataModule
 
 __all__ = [
     "CIFAR10DataModule",
@@ -112,7 +112,7 @@ def torchvision_download(dataset: str, root: Path) -> str | None:
     return None
 
 
-class StandardImageDataModule(InMemoryDataModule):
+class StandardImageDataModule(TrainSetDataModule):
     """A labelled image set read from files found (or downloaded) in the constructor.
 
     Subclasses describe the data set (class attributes) and implement :meth:`folders_in`,

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
-from gan_lab.data.in_memory import InMemoryDataModule
+from gan_lab.data.train_set import TrainSetDataModule
 
 __all__ = ["GaussianMixture2D", "ToyDataModule", "swiss_roll", "TOY_DATASETS"]
 
@@ -89,7 +89,7 @@ def swiss_roll(n: int, noise: float = 0.05, generator: torch.Generator | None = 
     return points
 
 
-class ToyDataModule(InMemoryDataModule):
+class ToyDataModule(TrainSetDataModule):
     """A fixed training set drawn from a 2-D toy distribution.
 
     Batches are 1-tuples ``(x,)`` from a ``TensorDataset`` with ``x`` of shape

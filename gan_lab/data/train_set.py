@@ -1,15 +1,15 @@
-"""The base of datamodules whose whole training set fits in memory as tensors."""
+"""The base of datamodules that serve one training set through the resumable loader."""
 
 from __future__ import annotations
 
 import pytorch_lightning as pl
-from torch.utils.data import TensorDataset
+from torch.utils.data import Dataset
 
 from gan_lab.data.loader import make_loader
 
 
-class InMemoryDataModule(pl.LightningDataModule):
-    """Builds a TensorDataset once (`build_train_set`) and serves it through a resumable loader.
+class TrainSetDataModule(pl.LightningDataModule):
+    """Builds the training set once (`build_train_set`) and serves it through a resumable loader.
 
     The loader shuffles with its own seeded sampler and drops the incomplete final batch, so
     a checkpoint resumes on exactly the batches an uninterrupted run would have seen.
@@ -20,9 +20,9 @@ class InMemoryDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.seed = seed
         self.num_workers = num_workers
-        self.train_set: TensorDataset | None = None
+        self.train_set: Dataset | None = None
 
-    def build_train_set(self) -> TensorDataset:
+    def build_train_set(self) -> Dataset:
         raise NotImplementedError
 
     def setup(self, stage: str | None = None) -> None:
