@@ -118,3 +118,11 @@ def test_lr_schedulers_step_once_per_generator_iteration(tmp_path):
     assert [s["last_epoch"] for s in ckpt["lr_schedulers"]] == [4, 4]
     for optimizer_state in ckpt["optimizer_states"]:
         assert optimizer_state["param_groups"][0]["lr"] == pytest.approx(2e-4 * 0.25)
+
+
+def test_a_single_lr_scheduler_also_steps(tmp_path):
+    step_lr = "{_target_:torch.optim.lr_scheduler.StepLR,_partial_:true,step_size:1,gamma:0.5}"
+    run(make_cfg(tmp_path, *TINY_DCGAN, "iterations=2", f"optim.scheduler_g={step_lr}"))
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    lr_g, lr_d = (state["param_groups"][0]["lr"] for state in ckpt["optimizer_states"])
+    assert lr_g == pytest.approx(2e-4 * 0.25) and lr_d == pytest.approx(2e-4)

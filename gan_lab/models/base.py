@@ -184,8 +184,10 @@ class AdversarialModule(pl.LightningModule):
         self.iteration += 1
         if self.generator_ema is not None and self.iteration > self.ema_start:
             self.generator_ema.update_parameters(self.generator)
-        for scheduler in self.lr_schedulers() or []:
-            scheduler.step()
+        schedulers = self.lr_schedulers()  # Lightning gives None, one scheduler, or a list
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+            if scheduler is not None:
+                scheduler.step()
         self._accumulate(terms)
         if self.iteration % self.log_every == 0:
             self._flush_logs(progress_bar=True)
