@@ -10,10 +10,9 @@ from __future__ import annotations
 import torch
 from sklearn.datasets import load_digits
 from torch.utils.data import TensorDataset
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms.v2 import functional as TF
 
 from gan_lab.data.train_set import TrainSetDataModule
+from gan_lab.data.transforms import resize_square
 
 __all__ = ["DigitsDataModule", "load_digit_tensors"]
 
@@ -31,17 +30,9 @@ def load_digit_tensors(image_size: int = 16) -> tuple[torch.Tensor, torch.Tensor
         raise ValueError(f"data.image_size={image_size} must be at least 8 (the digits are 8x8)")
     bunch = load_digits()
     images = torch.as_tensor(bunch.images, dtype=torch.float32).unsqueeze(1)  # (N, 1, 8, 8)
-    images = images / 8.0 - 1.0
-    if image_size != 8:
-        images = TF.resize(
-            images,
-            [image_size, image_size],
-            interpolation=InterpolationMode.BILINEAR,
-            antialias=True,
-        )
-        images = images.clamp_(-1.0, 1.0)
+    images = resize_square(images / 8.0 - 1.0, image_size)
     labels = torch.as_tensor(bunch.target, dtype=torch.int64)
-    return images.contiguous(), labels
+    return images, labels
 
 
 class DigitsDataModule(TrainSetDataModule):

@@ -32,10 +32,10 @@ from typing import ClassVar
 import numpy as np
 import torch
 from torch.utils.data import TensorDataset
-from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
 from gan_lab.data.train_set import TrainSetDataModule
+from gan_lab.data.transforms import resize_square
 
 __all__ = [
     "CIFAR10DataModule",
@@ -89,14 +89,7 @@ def to_image_dataset(
     images = images.to(torch.float32) / 255.0
     if channels == 1 and images.shape[1] == 3:
         images = TF.rgb_to_grayscale(images, num_output_channels=1)
-    if tuple(images.shape[-2:]) != (image_size, image_size):
-        images = TF.resize(
-            images,
-            [image_size, image_size],
-            interpolation=InterpolationMode.BILINEAR,
-            antialias=True,
-        )
-    images = (images * 2.0 - 1.0).clamp_(-1.0, 1.0).contiguous()
+    images = resize_square(images * 2.0 - 1.0, image_size)
     targets = torch.from_numpy(np.array(labels, dtype=np.int64)).reshape(-1)
     return TensorDataset(images, targets)
 

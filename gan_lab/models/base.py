@@ -184,10 +184,9 @@ class AdversarialModule(pl.LightningModule):
         self.iteration += 1
         if self.generator_ema is not None and self.iteration > self.ema_start:
             self.generator_ema.update_parameters(self.generator)
-        schedulers = self.lr_schedulers()  # Lightning gives None, one scheduler, or a list
+        schedulers = self.lr_schedulers() or []  # Lightning: None, one scheduler, or a list
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
-            if scheduler is not None:
-                scheduler.step()
+            scheduler.step()
         self._accumulate(terms)
         if self.iteration % self.log_every == 0:
             self._flush_logs(progress_bar=True)
