@@ -13,6 +13,7 @@ import pytorch_lightning as pl
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities import rank_zero_only
 
 from gan_lab.config import ConfigError, validate
 
@@ -71,6 +72,11 @@ def run(cfg: DictConfig) -> float | None:
     check_model_fits_data(module, datamodule)
 
     evaluation = build(cfg, "eval") if cfg.get("eval") else None
+    if evaluation is not None and rank_zero_only.rank == 0:
+        try:  # trains or loads feature extractors and real statistics, before training
+            evaluation.prepare(datamodule)
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
     callbacks = [build(cfg, f"callbacks.{name}") for name, node in cfg.callbacks.items() if node]
     callbacks += [evaluation] if evaluation is not None else []
     loggers = [build(cfg, f"logger.{name}") for name, node in (cfg.logger or {}).items() if node]
@@ -88,7 +94,10 @@ def run(cfg: DictConfig) -> float | None:
         return None
     if evaluation is None or not trainer.is_global_zero:
         return None
-    results = evaluation.evaluate(module, datamodule, "final")
+    if evaluation.latest and evaluation.last_run == module.iteration:
+        results = dict(evaluation.latest)  # the schedule just evaluated this very generator
+    else:
+        results = evaluation.evaluate(module, datamodule, "final")
     results["iteration"] = module.iteration
     (Path(cfg.run_dir) / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     log.info("final evaluation at iteration %d: %s", module.iteration, results)

@@ -53,11 +53,12 @@ def make_cfg(run_dir: Path, *overrides: str) -> DictConfig:
         return compose("config", overrides=[f"run_dir={run_dir}", *overrides])
 
 
-def run_cli(*args: str, cwd: Path, timeout: int = 300, env: dict | None = None):
-    """`python -m gan_lab ARGS` in a subprocess; returns the CompletedProcess."""
+def run_cli(*args: str, cwd: Path, timeout: int = 300, env: dict | None = None,
+            module: str = "gan_lab"):
+    """`python -m MODULE ARGS` (default gan_lab) in a subprocess; the CompletedProcess."""
     full_env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1",
                 "OMP_NUM_THREADS": "1", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "gan_lab", *args],
+        [sys.executable, "-m", module, *args],
         cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env,
     )

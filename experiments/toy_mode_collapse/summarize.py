@@ -112,8 +112,10 @@ def plot_samples(records: list[dict], path: Path, seed: int = 0) -> None:
             axis = figure.add_subplot(2, len(rows), i * len(rows) + j + 1)
             axis.axis("off")
             match = [r for r in chosen if r["data"] == data and r["row"] == row]
-            if match and (match[0]["dir"] / "eval" / "scatter_final.png").is_file():
-                axis.imshow(mpimg.imread(match[0]["dir"] / "eval" / "scatter_final.png"))
+            # The final plot: scatter_final.png, or the scheduled one at the last iteration.
+            plots = sorted((match[0]["dir"] / "eval").glob("scatter_*.png")) if match else []
+            if plots:
+                axis.imshow(mpimg.imread(plots[-1]))
             axis.set_title(f"{data} {row}", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120)

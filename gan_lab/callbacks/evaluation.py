@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -13,44 +14,89 @@ from pytorch_lightning.utilities import rank_zero_only
 from gan_lab.callbacks.schedule import EveryIterations
 
 
-class Evaluator(Protocol):
-    """What an `eval.metrics` entry is: samples + the datamodule -> named numbers."""
+class Sampler:
+    """What evaluators get to draw from: ``sampler(n, labels=None)`` -> float CPU samples.
 
-    def __call__(self, sample_fn: Callable[[int], torch.Tensor], datamodule: Any,
+    ``num_classes`` > 0 marks a conditional generator (labels are then accepted). Wraps any
+    module that follows the sampling protocol (``module.sample(n, labels=...)``).
+    """
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.num_classes = int(getattr(module, "num_classes", 0) or 0)
+
+    def __call__(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        with torch.no_grad():
+            if labels is None:
+                return self.module.sample(n).float().cpu()
+            return self.module.sample(n, labels=labels).float().cpu()
+
+
+class Evaluator(Protocol):
+    """What an `eval.metrics` entry is: samples + the datamodule -> named numbers.
+
+    An evaluator may also have ``prepare(datamodule)``, called once before training starts
+    (to train or load a feature extractor and cache real-data statistics).
+    """
+
+    def __call__(self, sample_fn: Callable[..., torch.Tensor], datamodule: Any,
                  out_dir: Path | None, tag: str) -> dict[str, float]: ...
 
 
 class Evaluation(EveryIterations):
     """Runs every evaluator in `metrics` every `every` generator iterations.
 
-    Results go to the loggers (step = iteration) and to `latest`; `objective` names the
-    number a sweep optimises (train.run returns it).
+    Results go to the loggers (step = iteration), to ``out_dir/metrics.csv`` (one row per
+    evaluation) and to `latest`; `objective` names the number a sweep optimises (train.run
+    returns it). Other keys of the `eval` group (``**shared``: e.g. ``num_samples``,
+    ``inception_weights``, ``cache_dir``) are settings the metrics read by interpolation.
     """
 
     def __init__(self, metrics: Mapping[str, Evaluator], out_dir: str, every: int = 1000,
-                 objective: str | None = None) -> None:
+                 objective: str | None = None, **shared: Any) -> None:
         super().__init__(every, at_end=False)  # train.run does the final evaluation
-        self.metrics = dict(metrics)
+        self.metrics = {name: m for name, m in dict(metrics).items() if m is not None}
         self.out_dir = Path(out_dir)
         self.objective = objective
+        self.shared = shared
         self.latest: dict[str, float] = {}
+
+    def prepare(self, datamodule: Any) -> None:
+        """Let each evaluator get ready (extractors, real statistics); train.run calls this
+        before training starts, so that bad settings fail early."""
+        for evaluator in self.metrics.values():
+            if hasattr(evaluator, "prepare"):
+                evaluator.prepare(datamodule)
 
     @rank_zero_only
     def run(self, trainer: pl.Trainer, module: pl.LightningModule, tag: str) -> None:
         self.evaluate(module, trainer.datamodule, tag)
 
-    def evaluate(self, module: pl.LightningModule, datamodule: Any, tag: str) -> dict[str, float]:
-        def sample_fn(n: int) -> torch.Tensor:
-            return module.sample(n).float().cpu()
-
+    def evaluate(self, module: Any, datamodule: Any, tag: str) -> dict[str, float]:
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        sampler = Sampler(module)
         results: dict[str, float] = {}
         for evaluator in self.metrics.values():
-            results.update(evaluator(sample_fn, datamodule, self.out_dir, tag))
+            results.update(evaluator(sampler, datamodule, self.out_dir, tag))
         self.latest = results
         if results:
-            module.log_metrics(results)
+            if hasattr(module, "log_metrics"):
+                module.log_metrics(results)
+            self._append_csv(tag, getattr(module, "iteration", 0), results)
         return results
+
+    def _append_csv(self, tag: str, iteration: int, results: dict[str, float]) -> None:
+        path = self.out_dir / "metrics.csv"
+        rows = []
+        if path.is_file():
+            with path.open(newline="") as f:
+                rows = list(csv.DictReader(f))
+        rows.append({"tag": tag, "iteration": iteration, **results})
+        fields = list(dict.fromkeys(k for row in rows for k in row))
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
 
     def objective_value(self) -> float | None:
         if self.objective is None:

@@ -17,15 +17,15 @@ class EveryIterations(pl.Callback):
     def __init__(self, every: int, at_end: bool = True) -> None:
         self.every = int(every)
         self.at_end = at_end
-        self._last_run: int | None = None
+        self.last_run: int | None = None
 
     def run(self, trainer: pl.Trainer, module: pl.LightningModule, tag: str) -> None:
         raise NotImplementedError
 
     def _maybe_run(self, trainer: pl.Trainer, module: pl.LightningModule, tag: str) -> None:
-        if self._last_run == module.iteration:
+        if self.last_run == module.iteration:
             return
-        self._last_run = module.iteration
+        self.last_run = module.iteration
         self.run(trainer, module, tag)
 
     def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, *args: Any) -> None:

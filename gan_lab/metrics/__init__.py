@@ -1,5 +1,32 @@
 """Evaluation metrics (no dependency on models, callbacks, training or Hydra)."""
 
+from gan_lab.metrics.classifier import ClassifierExtractor, DomainClassifier
+from gan_lab.metrics.extractor import FeatureExtractor
+from gan_lab.metrics.image_quality import (
+    ClassAccuracy,
+    ImageQuality,
+    fid,
+    inception_score,
+    kid,
+    precision_recall,
+    real_features,
+)
+from gan_lab.metrics.inception import InceptionExtractor
 from gan_lab.metrics.toy import ModeCoverage, mode_statistics, scatter_plot
 
-__all__ = ["ModeCoverage", "mode_statistics", "scatter_plot"]
+__all__ = [
+    "ClassAccuracy",
+    "ClassifierExtractor",
+    "DomainClassifier",
+    "FeatureExtractor",
+    "ImageQuality",
+    "InceptionExtractor",
+    "ModeCoverage",
+    "fid",
+    "inception_score",
+    "kid",
+    "mode_statistics",
+    "precision_recall",
+    "real_features",
+    "scatter_plot",
+]

@@ -213,8 +213,8 @@ class AdversarialModule(pl.LightningModule):
 
     def log_metrics(self, metrics: dict[str, float]) -> None:
         """Send metrics to every logger at step = generator iteration (rank zero only)."""
-        if self.trainer is None or not self.trainer.is_global_zero:
-            return
+        if self._trainer is None or not self.trainer.is_global_zero:
+            return  # not training (e.g. `python -m gan_lab.evaluate`): nothing to log to
         metrics = {**metrics, "iteration": self.iteration}
         for logger in self.loggers:
             logger.log_metrics(metrics, step=self.iteration)

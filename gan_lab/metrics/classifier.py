@@ -1,0 +1,185 @@
+"""A domain feature extractor: a small CNN classifier trained on the run's real training data.
+
+Where the standard InceptionV3 weights cannot be had (offline machines) or do not suit the data
+(28x28 grey-scale clothes), FID/KID/IS can be computed on the features of a classifier trained
+on the data itself, as done for MNIST-like sets in the literature (e.g. the "MNIST FID" of
+Lucic et al. 2018's appendix and of many conditional-GAN papers). Numbers are then comparable
+between runs that use the same classifier, not with Inception-feature numbers in papers.
+
+The classifier is trained once per data set and cached: the file name holds a digest of the
+training data (:func:`gan_lab.data.fingerprint.data_fingerprint`) and of the classifier's
+settings, so changed data gets a new classifier. A deterministic ``holdout`` fraction of the
+training set is kept out of training; the accuracy on it is printed and stored in the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Subset
+
+from gan_lab.data.fingerprint import data_fingerprint
+from gan_lab.data.torchvision_sets import default_root
+from gan_lab.metrics.extractor import FeatureExtractor
+
+__all__ = ["ClassifierExtractor", "DomainClassifier", "default_cache_dir"]
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """``~/.cache/gan_lab/eval`` (``$XDG_CACHE_HOME/gan_lab/eval`` when that is set)."""
+    return default_root("eval")
+
+
+def _block(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True)]
+
+
+class DomainClassifier(nn.Module):
+    """Three conv stages (width, 2·width, 4·width channels; max-pooling between them), average
+    pooling to 4x4, a fully connected ReLU layer giving the ``4·width`` feature vector, and a
+    linear layer to the class logits.
+    """
+
+    def __init__(self, channels: int, num_classes: int, width: int = 32) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            *_block(channels, width), nn.MaxPool2d(2),
+            *_block(width, 2 * width), nn.MaxPool2d(2),
+            *_block(2 * width, 4 * width),
+            nn.AdaptiveAvgPool2d(4), nn.Flatten(),  # keeps coarse layout: where things are
+            nn.Linear(4 * width * 16, 4 * width), nn.ReLU(inplace=True),
+        )
+        self.head = nn.Linear(4 * width, num_classes)
+
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        features = self.features(images)
+        return features, self.head(features)
+
+
+def _split(n: int, holdout: float, seed: int) -> tuple[Tensor, Tensor]:
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_held = max(1, round(n * holdout))
+    return order[n_held:], order[:n_held]
+
+
+class ClassifierExtractor(FeatureExtractor):
+    """Features (``4·width``-d) and logits of a :class:`DomainClassifier` for the run's data.
+
+    :meth:`prepare` loads the cached classifier of the datamodule's data or trains one (Adam,
+    cross-entropy, ``epochs`` passes over the training set minus the held-out part).
+
+    Args:
+        cache_dir: where classifiers are cached; ``None``: :func:`default_cache_dir`.
+        width: channels of the first stage.
+        epochs: training passes.
+        lr: Adam learning rate.
+        train_batch_size: images per training step.
+        holdout: fraction of the training set held out to measure accuracy.
+        seed: seed of the initialisation, the split and the shuffling.
+        batch_size: images per forward pass when extracting.
+    """
+
+    name = "classifier"
+
+    def __init__(self, cache_dir: str | None = None, width: int = 32, epochs: int = 2,
+                 lr: float = 1e-3, train_batch_size: int = 128, holdout: float = 0.1,
+                 seed: int = 0, batch_size: int = 256) -> None:
+        super().__init__(batch_size=batch_size)
+        for key, value in (("width", width), ("epochs", epochs),
+                           ("train_batch_size", train_batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"classifier {key}={value!r}: must be an integer >= 1")
+        if not 0.0 < holdout < 1.0:
+            raise ValueError(f"classifier holdout={holdout!r}: must be between 0 and 1")
+        if not lr > 0:
+            raise ValueError(f"classifier lr={lr!r}: must be positive")
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        self.settings = {"width": width, "epochs": epochs, "lr": float(lr),
+                         "train_batch_size": train_batch_size, "holdout": float(holdout),
+                         "seed": seed}
+        self.net: DomainClassifier | None = None
+        self.accuracy: float | None = None
+        self.path: Path | None = None
+
+    # -- cache ------------------------------------------------------------------------------
+
+    def cache_path(self, datamodule: Any) -> Path:
+        """The cache file of this classifier for ``datamodule``'s data."""
+        key = hashlib.blake2b(
+            f"{data_fingerprint(datamodule)}|{sorted(self.settings.items())}".encode(),
+            digest_size=8,
+        ).hexdigest()
+        return self.cache_dir / f"classifier-{key}.pt"
+
+    def prepare(self, datamodule: Any) -> None:
+        path = self.cache_path(datamodule)
+        if self.net is not None and path == self.path:
+            return
+        classes = int(getattr(datamodule, "num_classes", 0) or 0)
+        shape = tuple(getattr(datamodule, "sample_shape", ()))
+        if classes < 2 or len(shape) != 3:
+            raise ValueError(
+                f"eval: the classifier feature extractor needs labelled images with at least "
+                f"2 classes; {type(datamodule).__name__} gives shape {shape} with {classes} "
+                "classes (image_folder: set data.labels=true; or use eval=inception)"
+            )
+        if path.is_file():
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+            net = DomainClassifier(shape[0], classes, self.settings["width"])
+            net.load_state_dict(stored["state_dict"])
+            accuracy = float(stored["accuracy"])
+        else:
+            net, accuracy = self.train(datamodule, classes)
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            torch.save({"state_dict": net.state_dict(), "accuracy": accuracy,
+                        "settings": self.settings, "num_classes": classes,
+                        "sample_shape": list(shape)}, partial)
+            os.replace(partial, path)  # atomic: a concurrent run never sees half a file
+            print(f"gan_lab: classifier trained: held-out accuracy {accuracy:.2%} "
+                  f"(saved to {path})")
+        self.net, self.accuracy, self.path = net.eval().to(self.device), accuracy, path
+        self.identity = f"classifier-{path.stem}"
+        log.info("classifier features from %s (held-out accuracy %.2f%%)", path, 100 * accuracy)
+
+    def train(self, datamodule: Any, classes: int) -> tuple[DomainClassifier, float]:
+        """A freshly trained classifier and its accuracy on the held-out part."""
+        s = self.settings
+        dataset = datamodule.train_set
+        train_idx, held_idx = _split(len(dataset), s["holdout"], s["seed"])
+        torch.manual_seed(s["seed"])
+        net = DomainClassifier(datamodule.sample_shape[0], classes, s["width"]).to(self.device)
+        optimizer = torch.optim.Adam(net.parameters(), lr=s["lr"])
+        loader = DataLoader(Subset(dataset, train_idx.tolist()), batch_size=s["train_batch_size"],
+                            shuffle=True, generator=torch.Generator().manual_seed(s["seed"]))
+        net.train()
+        for _ in range(s["epochs"]):
+            for images, labels in loader:
+                _, logits = net(images.to(self.device))
+                loss = nn.functional.cross_entropy(logits, labels.to(self.device))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        net.eval()
+        correct = 0
+        with torch.no_grad():
+            for images, labels in DataLoader(Subset(dataset, held_idx.tolist()), batch_size=512):
+                _, logits = net(images.to(self.device))
+                correct += int((logits.argmax(1).cpu() == labels).sum())
+        return net.cpu(), correct / len(held_idx)
+
+    # -- extraction -------------------------------------------------------------------------
+
+    def forward_batch(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        if self.net is None:
+            raise RuntimeError("ClassifierExtractor.prepare(datamodule) must run first")
+        return self.net(images.to(self.device, torch.float32))

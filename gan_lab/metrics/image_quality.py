@@ -1,0 +1,247 @@
+"""Sample-quality metrics of image generators: FID, KID, IS, precision/recall, class accuracy.
+
+The numbers are torch-fidelity's, computed from features of a chosen extractor
+(:class:`~gan_lab.metrics.inception.InceptionExtractor` or
+:class:`~gan_lab.metrics.classifier.ClassifierExtractor`):
+
+* FID, Heusel et al. 2017, eq. (6): ``|mu_r - mu_g|^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2))``,
+  statistics in float64.
+* KID, Binkowski et al. 2018, sec. 3: unbiased MMD^2 with the kernel
+  ``k(x, y) = (x.y / d + 1)^3``, averaged over random subsets (mean and std reported).
+* IS, Salimans et al. 2016, sec. 4: ``exp(E_x KL(p(y|x) || p(y)))`` over 10 splits.
+* Precision and recall, Kynkaenniemi et al. 2019, sec. 3: the share of generated samples inside
+  the real manifold (union of balls to each real point's k-th nearest real neighbour, k=3), and
+  of real samples inside the generated manifold.
+
+The real-data features are computed once per (extractor weights, data) and cached on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Subset
+from torch_fidelity.metric_fid import (
+    KEY_METRIC_FID,
+    fid_features_to_statistics,
+    fid_statistics_to_metric,
+)
+from torch_fidelity.metric_isc import (
+    KEY_METRIC_ISC_MEAN,
+    KEY_METRIC_ISC_STD,
+    isc_features_to_metric,
+)
+from torch_fidelity.metric_kid import (
+    KEY_METRIC_KID_MEAN,
+    KEY_METRIC_KID_STD,
+    kid_features_to_metric,
+)
+from torch_fidelity.metric_prc import (
+    KEY_METRIC_PRECISION,
+    KEY_METRIC_RECALL,
+    prc_features_to_metric,
+)
+
+from gan_lab.data.fingerprint import data_fingerprint
+from gan_lab.metrics.classifier import ClassifierExtractor, default_cache_dir
+from gan_lab.metrics.extractor import FeatureExtractor
+
+__all__ = [
+    "ClassAccuracy",
+    "ImageQuality",
+    "fid",
+    "inception_score",
+    "kid",
+    "precision_recall",
+    "real_features",
+]
+
+log = logging.getLogger(__name__)
+METRICS = ("fid", "kid", "is", "pr")
+IS_SPLITS = 10
+
+
+def fid(real: Tensor, fake: Tensor) -> float:
+    """Frechet distance between Gaussians fitted (float64) to two ``(N, d)`` feature sets."""
+    stats = [fid_features_to_statistics(f.detach().cpu().double()) for f in (real, fake)]
+    return float(fid_statistics_to_metric(stats[0], stats[1], verbose=False)[KEY_METRIC_FID])
+
+
+def kid(real: Tensor, fake: Tensor, subsets: int = 100, subset_size: int = 1000,
+        seed: int = 2020) -> tuple[float, float]:
+    """Mean and std of the unbiased polynomial-kernel MMD^2 over random subsets."""
+    size = min(subset_size, len(real), len(fake))
+    out = kid_features_to_metric(fake.detach().cpu().double(), real.detach().cpu().double(),
+                                 kid_subsets=subsets, kid_subset_size=size, rng_seed=seed,
+                                 verbose=False)
+    return float(out[KEY_METRIC_KID_MEAN]), float(out[KEY_METRIC_KID_STD])
+
+
+def inception_score(logits: Tensor, splits: int = IS_SPLITS, seed: int = 2020) -> tuple[float, float]:
+    """Mean and std over ``splits`` of ``exp(E KL(p(y|x) || p(y)))`` from class logits."""
+    out = isc_features_to_metric(logits.detach().cpu(), splits=splits, rng_seed=seed)
+    return float(out[KEY_METRIC_ISC_MEAN]), float(out[KEY_METRIC_ISC_STD])
+
+
+def precision_recall(real: Tensor, fake: Tensor, neighbourhood: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (k-NN manifolds, ``k = neighbourhood``)."""
+    out = prc_features_to_metric(fake.detach().cpu().float(), real.detach().cpu().float(),
+                                 prc_neighborhood=neighbourhood, prc_batch_size=10000,
+                                 save_cpu_ram=False, verbose=False)
+    return float(out[KEY_METRIC_PRECISION]), float(out[KEY_METRIC_RECALL])
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    torch.save(obj, partial)
+    os.replace(partial, path)
+
+
+def real_features(extractor: FeatureExtractor, datamodule: Any, num_images: int,
+                  cache_dir: Path, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Features and logits of ``num_images`` real training images (a seeded random subset, or
+    all of them when there are fewer), cached under ``cache_dir`` by extractor and data."""
+    path = cache_dir / (f"real-{extractor.identity}-{data_fingerprint(datamodule)}"
+                        f"-{num_images}-{seed}.pt")
+    if path.is_file():
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+        return stored["features"], stored["logits"]
+    dataset = datamodule.train_set
+    count = min(num_images, len(dataset))
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:count]
+    features, logits = [], []
+    for batch in DataLoader(Subset(dataset, order.tolist()), batch_size=500):
+        f, p = extractor(batch[0])
+        features.append(f)
+        logits.append(p)
+    features, logits = torch.cat(features), torch.cat(logits)
+    _atomic_save({"features": features, "logits": logits}, path)
+    log.info("real features cached in %s", path)
+    return features, logits
+
+
+def _draw(sample_fn: Callable[..., Tensor], n: int, chunk: int, extractor: FeatureExtractor,
+          labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Features and logits of ``n`` generated images, generated and embedded ``chunk`` at a time
+    (the images themselves are not kept)."""
+    features, logits = [], []
+    for start in range(0, n, chunk):
+        size = min(chunk, n - start)
+        if labels is None:
+            images = sample_fn(size)
+        else:
+            images = sample_fn(size, labels=labels[start:start + size])
+        f, p = extractor(torch.as_tensor(images).float())
+        features.append(f)
+        logits.append(p)
+    return torch.cat(features), torch.cat(logits)
+
+
+class ImageQuality:
+    """Evaluator: FID, KID, IS and precision/recall of generated images against the real data.
+
+    Results are named ``<extractor.name>/<metric>``: ``fid``, ``kid``, ``kid_std``, ``is``,
+    ``is_std``, ``precision``, ``recall`` (``metrics`` picks among fid, kid, is, pr).
+
+    Args:
+        extractor: the feature extractor.
+        num_samples: generated images per evaluation (10,000 is common; 50,000 for papers).
+        num_real: real images for the statistics; ``None``: ``num_samples``.
+        metrics: which of fid, kid, is, pr to compute.
+        kid_subsets, kid_subset_size: KID's random subsets (capped at the sample sizes).
+        pr_neighbourhood: k of the k-NN manifolds of precision/recall.
+        cache_dir: where real features are cached; ``None``: the default evaluation cache.
+        chunk: images generated per call of the sampler.
+    """
+
+    def __init__(self, extractor: FeatureExtractor, num_samples: int = 10000,
+                 num_real: int | None = None, metrics: tuple[str, ...] | list[str] = METRICS,
+                 kid_subsets: int = 100, kid_subset_size: int = 1000, pr_neighbourhood: int = 3,
+                 cache_dir: str | None = None, chunk: int = 500) -> None:
+        unknown = sorted(set(metrics) - set(METRICS))
+        if unknown:
+            raise ValueError(f"metrics={list(metrics)}: unknown {unknown}; allowed {list(METRICS)}")
+        for key, value in (("num_samples", num_samples), ("kid_subsets", kid_subsets),
+                           ("kid_subset_size", kid_subset_size),
+                           ("pr_neighbourhood", pr_neighbourhood), ("chunk", chunk)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                raise ValueError(f"{key}={value!r}: must be an integer >= 2")
+        num_real = num_samples if num_real is None else num_real
+        # IS splits the samples 10 ways; a k-NN radius needs more than k points.
+        floor = max(IS_SPLITS if "is" in metrics else 2,
+                    pr_neighbourhood + 1 if "pr" in metrics else 2)
+        for key, value in (("num_samples", num_samples), ("num_real", num_real)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < floor:
+                raise ValueError(f"{key}={value!r}: must be an integer >= {floor} for "
+                                 f"metrics {list(metrics)}")
+        self.extractor = extractor
+        self.num_samples = num_samples
+        self.num_real = num_real
+        self.metrics = tuple(metrics)
+        self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
+        self.pr_neighbourhood = pr_neighbourhood
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        self.chunk = chunk
+        self._real: tuple[Any, Tensor] | None = None
+
+    def prepare(self, datamodule: Any) -> None:
+        """Load or train the extractor and load or compute the real features (at fit start)."""
+        self.extractor.prepare(datamodule)
+        key = (self.extractor.identity, data_fingerprint(datamodule))
+        if self._real is None or self._real[0] != key:
+            features, _ = real_features(self.extractor, datamodule, self.num_real, self.cache_dir)
+            self._real = (key, features)
+
+    def __call__(self, sample_fn: Callable[..., Tensor], datamodule: Any,
+                 out_dir: Path | None, tag: str) -> dict[str, float]:
+        self.prepare(datamodule)
+        real = self._real[1]
+        fake, logits = _draw(sample_fn, self.num_samples, self.chunk, self.extractor)
+        prefix = self.extractor.name
+        results: dict[str, float] = {}
+        if "fid" in self.metrics:
+            results[f"{prefix}/fid"] = fid(real, fake)
+        if "kid" in self.metrics:
+            results[f"{prefix}/kid"], results[f"{prefix}/kid_std"] = kid(
+                real, fake, self.kid_subsets, self.kid_subset_size)
+        if "is" in self.metrics:
+            results[f"{prefix}/is"], results[f"{prefix}/is_std"] = inception_score(logits)
+        if "pr" in self.metrics:
+            results[f"{prefix}/precision"], results[f"{prefix}/recall"] = precision_recall(
+                real, fake, self.pr_neighbourhood)
+        return results
+
+
+class ClassAccuracy:
+    """Evaluator for conditional generators: how often the domain classifier assigns a generated
+    image to the class it was generated for (``classifier/class_accuracy``), over
+    ``num_samples`` images with balanced labels. Unconditional samplers get ``{}``.
+    The classifier's own held-out accuracy (``classifier/real_accuracy``) is the ceiling.
+    """
+
+    def __init__(self, classifier: ClassifierExtractor, num_samples: int = 10000,
+                 chunk: int = 500) -> None:
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ValueError(f"num_samples={num_samples!r}: must be an integer >= 1")
+        self.classifier = classifier
+        self.num_samples = num_samples
+        self.chunk = chunk
+
+    def __call__(self, sample_fn: Callable[..., Tensor], datamodule: Any,
+                 out_dir: Path | None, tag: str) -> dict[str, float]:
+        classes = int(getattr(sample_fn, "num_classes", 0) or 0)
+        if not classes:
+            return {}
+        self.classifier.prepare(datamodule)
+        labels = torch.arange(self.num_samples) % classes
+        _, logits = _draw(sample_fn, self.num_samples, self.chunk, self.classifier, labels)
+        accuracy = float((logits.argmax(1) == labels).double().mean())
+        return {"classifier/class_accuracy": accuracy,
+                "classifier/real_accuracy": float(self.classifier.accuracy)}
