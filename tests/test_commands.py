@@ -159,3 +159,17 @@ def test_sample_labels():
         sample_labels(1, 3, 0)
     with pytest.raises(ConfigError, match=r"0\.\.9"):
         sample_labels([3, 10], 3, 10)
+
+
+def test_inception_weights_missing_is_one_line_before_training(tmp_path):
+    result = run_cli(*TINY_DCGAN, "eval=inception",
+                     "eval.metrics.image_quality.extractor.download=false",
+                     f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,
+                     env={"TORCH_HOME": str(tmp_path / "torch")})
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("gan_lab:")]
+    assert len(errors) == 1
+    assert "eval.inception_weights" in errors[0]
+    weights = tmp_path / "torch" / "hub" / "checkpoints" / "weights-inception-2015-12-05"
+    assert str(weights) in errors[0]
+    assert not (tmp_path / "run" / "checkpoints").exists()  # stopped before training

@@ -36,4 +36,5 @@ printf '%s\n' "${jobs[@]}" | xargs -P 2 -L 1 bash -c '
     callbacks.progress=null trainer.enable_progress_bar=false \
     "hydra.run.dir='"$OUT"'/${loss}_s${seed}" > "'"$OUT"'/${loss}_s${seed}.log" 2>&1 \
     && echo "done $loss seed $seed" || echo "FAILED $loss seed $seed"'
+"$PY" experiments/fashion_mnist_losses/reference.py "$OUT"
 "$PY" experiments/fashion_mnist_losses/summarize.py "$OUT"

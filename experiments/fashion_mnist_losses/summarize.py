@@ -3,7 +3,8 @@
     python experiments/fashion_mnist_losses/summarize.py experiments/fashion_mnist_losses/runs
 
 Reads runs/<loss>_s<seed>/{results.json,eval/metrics.csv,samples/,.hydra/config.yaml};
-writes results.csv, table.md, fid_curves.png and samples.png next to this file.
+writes results.csv, table.md, fid_curves.png and samples.png next to this file (and adds the
+row of reference.json, written by reference.py, when it is there).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ STEPS_PER_ITERATION = {"wgan": 6, "wgan_gp": 6}  # n_critic 5 + 1; the others 1 
 # Lucic et al. 2018 ("Are GANs Created Equal?"), Fashion-MNIST FID with Inception features,
 # as quoted in the issue (best over their large hyper-parameter search); hinge not in the paper.
 PAPER_FID = {"minimax": 29.6, "nsgan": 26.5, "lsgan": 30.7, "wgan": 21.5, "wgan_gp": 24.5}
-COLUMNS = {"classifier/fid": ("FID", 1.0), "classifier/kid": ("KID ×10³", 1e3),
+COLUMNS = {"classifier/fid": ("FID", 1.0), "classifier/kid": ("KID", 1.0),
            "classifier/is": ("IS", 1.0), "classifier/precision": ("precision", 1.0),
            "classifier/recall": ("recall", 1.0)}
 
@@ -68,6 +69,12 @@ def write_table(records: list[dict]) -> str:
         cells.append(f"{min(r['classifier/fid'] for r in group):.3g}")
         cells.append(f"{PAPER_FID[loss]:g}" if loss in PAPER_FID else "—")
         lines.append("| " + " | ".join(cells) + " |")
+    reference = HERE / "reference.json"  # reference.py: the real test images, scored alike
+    if reference.is_file():
+        real = json.loads(reference.read_text())
+        cells = ["real test images", "—", "—", "—", "—"]
+        cells += [f"{real[key] * scale:.3g}" for key, (_, scale) in COLUMNS.items()]
+        lines.append("| " + " | ".join([*cells, "—", "—"]) + " |")
     return "\n".join(lines) + "\n"
 
 
