@@ -13,15 +13,11 @@ from gan_lab.cli import command
 
 @command("classifier")
 def main(cfg: DictConfig) -> float:
-    from gan_lab.config import ConfigError
-    from gan_lab.train import build
+    from gan_lab.train import build, prepare
 
     datamodule = build(cfg, "data")
     extractor = build(cfg, "eval.classifier")
-    try:
-        extractor.prepare(datamodule)
-    except ValueError as error:
-        raise ConfigError(str(error)) from error
+    prepare(extractor, datamodule)
     print(f"gan_lab: classifier for {type(datamodule).__name__}: {extractor.path} "
           f"(held-out accuracy {extractor.accuracy:.2%})")
     return extractor.accuracy

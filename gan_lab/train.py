@@ -45,6 +45,15 @@ def build_module(cfg: DictConfig) -> pl.LightningModule:
     return module
 
 
+def prepare(evaluation, datamodule: pl.LightningDataModule) -> None:
+    """``evaluation.prepare(datamodule)`` (train/load extractors, real statistics), with a
+    ValueError from a bad setting turned into one ConfigError line."""
+    try:
+        evaluation.prepare(datamodule)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+
+
 def check_model_fits_data(module: pl.LightningModule, datamodule: pl.LightningDataModule) -> None:
     """G must produce samples shaped like the data, for the data's classes; say so up front."""
     classes = getattr(module, "num_classes", 0)
@@ -73,10 +82,7 @@ def run(cfg: DictConfig) -> float | None:
 
     evaluation = build(cfg, "eval") if cfg.get("eval") else None
     if evaluation is not None and rank_zero_only.rank == 0:
-        try:  # trains or loads feature extractors and real statistics, before training
-            evaluation.prepare(datamodule)
-        except ValueError as error:
-            raise ConfigError(str(error)) from error
+        prepare(evaluation, datamodule)  # extractors and real statistics, before training
     callbacks = [build(cfg, f"callbacks.{name}") for name, node in cfg.callbacks.items() if node]
     callbacks += [evaluation] if evaluation is not None else []
     loggers = [build(cfg, f"logger.{name}") for name, node in (cfg.logger or {}).items() if node]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +24,12 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Subset
 
 from gan_lab.data.fingerprint import data_fingerprint
-from gan_lab.data.torchvision_sets import default_root
+from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.extractor import FeatureExtractor
 
-__all__ = ["ClassifierExtractor", "DomainClassifier", "default_cache_dir"]
+__all__ = ["ClassifierExtractor", "DomainClassifier"]
 
 log = logging.getLogger(__name__)
-
-
-def default_cache_dir() -> Path:
-    """``~/.cache/gan_lab/eval`` (``$XDG_CACHE_HOME/gan_lab/eval`` when that is set)."""
-    return default_root("eval")
 
 
 def _block(c_in: int, c_out: int) -> list[nn.Module]:
@@ -139,12 +133,9 @@ class ClassifierExtractor(FeatureExtractor):
             accuracy = float(stored["accuracy"])
         else:
             net, accuracy = self.train(datamodule, classes)
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            torch.save({"state_dict": net.state_dict(), "accuracy": accuracy,
-                        "settings": self.settings, "num_classes": classes,
-                        "sample_shape": list(shape)}, partial)
-            os.replace(partial, path)  # atomic: a concurrent run never sees half a file
+            atomic_save({"state_dict": net.state_dict(), "accuracy": accuracy,
+                         "settings": self.settings, "num_classes": classes,
+                         "sample_shape": list(shape)}, path)
             print(f"gan_lab: classifier trained: held-out accuracy {accuracy:.2%} "
                   f"(saved to {path})")
         self.net, self.accuracy, self.path = net.eval().to(self.device), accuracy, path

@@ -19,7 +19,6 @@ The real-data features are computed once per (extractor weights, data) and cache
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,8 @@ from torch_fidelity.metric_prc import (
 )
 
 from gan_lab.data.fingerprint import data_fingerprint
-from gan_lab.metrics.classifier import ClassifierExtractor, default_cache_dir
+from gan_lab.metrics.cache import atomic_save, default_cache_dir
+from gan_lab.metrics.classifier import ClassifierExtractor
 from gan_lab.metrics.extractor import FeatureExtractor
 
 __all__ = [
@@ -97,13 +97,6 @@ def precision_recall(real: Tensor, fake: Tensor, neighbourhood: int = 3) -> tupl
     return float(out[KEY_METRIC_PRECISION]), float(out[KEY_METRIC_RECALL])
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save(obj, partial)
-    os.replace(partial, path)
-
-
 def real_features(extractor: FeatureExtractor, datamodule: Any, num_images: int,
                   cache_dir: Path, seed: int = 0) -> tuple[Tensor, Tensor]:
     """Features and logits of ``num_images`` real training images (a seeded random subset, or
@@ -122,7 +115,7 @@ def real_features(extractor: FeatureExtractor, datamodule: Any, num_images: int,
         features.append(f)
         logits.append(p)
     features, logits = torch.cat(features), torch.cat(logits)
-    _atomic_save({"features": features, "logits": logits}, path)
+    atomic_save({"features": features, "logits": logits}, path)
     log.info("real features cached in %s", path)
     return features, logits
 
