@@ -57,13 +57,20 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from gan_lab.config import config_dir, validate
+from gan_lab.models import Translator
 from gan_lab.nets.packing import pack
 from gan_lab.train import build_module
 
+try:  # imported as benchmarks.throughput (tests), or run as a script from benchmarks/
+    from benchmarks.plain_translation import plain_translator_loop
+except ImportError:
+    from plain_translation import plain_translator_loop
+
 # The two models of the issue: the PacGAN toy MLPs (experiment=toy: batch 100, nsgan) and the
 # default config (DCGAN 16x16 on the digits, batch 64, nsgan).
-MODELS: dict[str, list[str]] = {"toy": ["experiment=toy"], "dcgan": []}
-AIMS = {"toy": 0.7, "dcgan": 0.9}
+MODELS: dict[str, list[str]] = {"toy": ["experiment=toy"], "dcgan": [],
+                                "pix2pix": ["model=pix2pix"], "cyclegan": ["model=cyclegan"]}
+AIMS = {"toy": 0.7, "dcgan": 0.9, "pix2pix": 0.9, "cyclegan": 0.9}
 # Set by `import lightning_fabric` (so by `import pytorch_lightning`) for the whole process.
 NVML_ENV = "PYTORCH_NVML_BASED_CUDA_CHECK"
 
@@ -164,6 +171,11 @@ def time_plain(cfg: DictConfig, iterations: int, warmup: int,
         finally:
             os.environ[NVML_ENV] = saved
     module, datamodule = fresh_parts(cfg)
+    if isinstance(module, Translator):  # pix2pix, CycleGAN: benchmarks/plain_translation.py
+        window = Window(profiler)
+        plain_translator_loop(module, _batches(datamodule.train_dataloader()), iterations,
+                              warmup, window, freeze)
+        return Timing(iterations, window.seconds, module)
     generator, discriminator, loss = module.generator, module.discriminator, module.loss
     generator.train()
     discriminator.train()
@@ -329,7 +341,7 @@ def benchmark(model: str, iterations: int, repeats: int, warmup: int = 10,
         "model": model,
         "overrides": [*MODELS[model], *overrides],
         "batch_size": cfg.data.batch_size,
-        "n_critic": cfg.model.n_critic,
+        "n_critic": cfg.model.get("n_critic", 1),
         "log_every": cfg.model.log_every,
         "iterations": iterations,
         "warmup": warmup,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationKeyError
 
 CONFIG_DIR_IN_WHEEL = Path(__file__).resolve().parent / "conf"
 CONFIG_DIR_IN_CHECKOUT = Path(__file__).resolve().parent.parent / "conf"
@@ -19,6 +20,13 @@ CONFIG_DIR_IN_CHECKOUT = Path(__file__).resolve().parent.parent / "conf"
 # of 100 packs). Registered on import; __main__ and the tests import this module first.
 if not OmegaConf.has_resolver("mul"):
     OmegaConf.register_new_resolver("mul", lambda a, b: a * b)
+# `${add:${data.channels_a},${data.channels_b}}`: pix2pix's D sees input and output stacked.
+if not OmegaConf.has_resolver("add"):
+    OmegaConf.register_new_resolver("add", lambda a, b: a + b)
+# CycleGAN's generator depth by training-image size (Zhu et al. 2017, appendix 7.2: 6 residual
+# blocks for 128x128 images, 9 for 256x256 and larger).
+if not OmegaConf.has_resolver("resnet_blocks"):
+    OmegaConf.register_new_resolver("resnet_blocks", lambda size: 6 if int(size) <= 128 else 9)
 
 
 class ConfigError(ValueError):
@@ -74,8 +82,20 @@ CHECKS: dict[str, Callable[[object], bool]] = {
 }
 
 
+def unresolvable(error: InterpolationKeyError) -> ConfigError:
+    """One line for a ``${...}`` that points at a key the chosen options do not provide."""
+    reason = str(error).splitlines()[0]
+    return ConfigError(f"{error.full_key}: {reason}; the chosen options do not fit together "
+                       "(model=pix2pix / cyclegan need a translation set such as data=chalk2ink; "
+                       "the image GANs need single-image sets such as data=digits)")
+
+
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError for the first bad value found."""
+    try:
+        OmegaConf.to_container(cfg, resolve=True)
+    except InterpolationKeyError as error:
+        raise unresolvable(error) from error
     missing = sorted(OmegaConf.missing_keys(cfg))
     if missing:
         raise ConfigError(f"{missing[0]} is required (it is ??? in its config): set {missing[0]}=...")

@@ -25,6 +25,9 @@ TINY = {
         "data.batch_size=32",
         "data.num_samples=2000",
     ],
+    "pix2pix": ["net_width=4", "data.image_size=16", "data.batch_size=4",
+                "model.discriminator.n_layers=2"],
+    "cyclegan": ["net_width=4", "data.image_size=24", "data.batch_size=2", "model.pool_size=3"],
     "dcgan": [
         "data.image_size=8",
         "model.generator.width=8",
@@ -58,6 +61,8 @@ def test_benchmark_reports_rates_and_their_ratio():
 @pytest.mark.parametrize("model, extra", [
     ("dcgan", ["model.log_every=2"]),
     ("toy", ["model.packing=2", "model.n_critic=2", "loss=wgan_gp", "model.log_every=3"]),
+    ("pix2pix", ["model.log_every=2"]),   # G first, dropout, the linear lr decay
+    ("cyclegan", ["model.log_every=2"]),  # two Gs and Ds, the history pools
 ])
 def test_plain_loop_does_the_same_work_as_the_module(tmp_path, model, extra):
     # Same init, same batches, same noise draws, same updates: the nets end up equal, so the

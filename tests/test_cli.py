@@ -13,7 +13,7 @@ def test_help_and_cfg_job(tmp_path):
     help_out = run_cli("--help", cwd=tmp_path)
     assert help_out.returncode == 0, help_out.stderr
     assert "gan_lab is powered by Hydra" in help_out.stdout
-    assert "model: cgan, dcgan, toy_mlp" in help_out.stdout
+    assert "model: cgan, cyclegan, dcgan, pix2pix, toy_mlp" in help_out.stdout
     job = run_cli("--cfg", "job", "loss=wgan_gp", cwd=tmp_path)
     assert job.returncode == 0, job.stderr
     assert "n_critic: 5" in job.stdout and "gp_weight: 10.0" in job.stdout

@@ -18,12 +18,19 @@ class Sampler:
     """What evaluators get to draw from: ``sampler(n, labels=None)`` -> float CPU samples.
 
     ``num_classes`` > 0 marks a conditional generator (labels are then accepted). Wraps any
-    module that follows the sampling protocol (``module.sample(n, labels=...)``).
+    module that follows the sampling protocol (``module.sample(n, labels=...)``); for
+    translators (``module.translate``), ``sampler.translate(images, direction)`` and
+    ``sampler.directions``.
     """
 
     def __init__(self, module: Any) -> None:
         self.module = module
         self.num_classes = int(getattr(module, "num_classes", 0) or 0)
+        self.directions: tuple[str, ...] = tuple(getattr(module, "directions", ()))
+
+    def translate(self, images: torch.Tensor, direction: str) -> torch.Tensor:
+        with torch.no_grad():
+            return self.module.translate(images, direction).float().cpu()
 
     def __call__(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         with torch.no_grad():
@@ -36,7 +43,8 @@ class Evaluator(Protocol):
     """What an `eval.metrics` entry is: samples + the datamodule -> named numbers.
 
     An evaluator may also have ``prepare(datamodule)``, called once before training starts
-    (to train or load a feature extractor and cache real-data statistics).
+    (to train or load a feature extractor and cache real-data statistics), and ``protocol``:
+    the module method it needs, ``"sample"`` (generators; the default) or ``"translate"``.
     """
 
     def __call__(self, sample_fn: Callable[..., torch.Tensor], datamodule: Any,
@@ -60,6 +68,17 @@ class Evaluation(EveryIterations):
         self.objective = objective
         self.shared = shared
         self.latest: dict[str, float] = {}
+
+    def check(self, module: Any) -> None:
+        """ValueError naming the first evaluator whose protocol the module does not speak."""
+        for name, evaluator in self.metrics.items():
+            protocol = getattr(evaluator, "protocol", "sample")
+            if not hasattr(module, protocol):
+                kind = "translates images" if hasattr(module, "translate") else "generates images"
+                hint = ("eval=translation" if hasattr(module, "translate")
+                        else "eval=classifier or eval=inception")
+                raise ValueError(f"eval.metrics.{name} needs a model that can {protocol}, but "
+                                 f"{type(module).__name__} {kind}; use {hint}")
 
     def prepare(self, datamodule: Any) -> None:
         """Let each evaluator get ready (extractors, real statistics); train.run calls this

@@ -34,6 +34,8 @@ def _update_with_dataset(digest: Any, dataset: Dataset) -> None:
             stat = os.stat(path)
             digest.update(f"{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
         digest.update(repr(getattr(dataset, "labels", None)).encode())
+        # What else decides the pixels: preprocessing, crop, which half of an AB image, ...
+        digest.update(repr(getattr(dataset, "fingerprint_extra", None)).encode())
     else:
         raise TypeError(
             f"cannot fingerprint a {type(dataset).__name__}: a data set for evaluation caches "

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -40,7 +41,9 @@ __all__ = [
     "ImageFolderDataModule",
     "ImageFolderDataset",
     "UnreadableImageWarning",
+    "decode_image",
     "find_image_files",
+    "first_decodable",
 ]
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -100,6 +103,60 @@ def _to_8bit(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8))
 
 
+def decode_image(path: Path, mode: str, draft_size: tuple[int, int] | None = None) -> Image.Image:
+    """The image in ``path``, fully decoded and converted to PIL ``mode`` (``"RGB"`` or ``"L"``).
+
+    Raises whatever PIL raises for a file it cannot decode. ``draft_size`` (JPEG only): decode at
+    a reduced DCT scale that keeps the width and height at least ``draft_size`` (much faster for
+    large photos that are shrunk anyway). High-depth grey images are rescaled to 8 bits.
+    """
+    with Image.open(path) as image:
+        if draft_size is not None:
+            image.draft(mode, draft_size)
+        if image.mode in _HIGH_DEPTH_MODES:
+            return _to_8bit(image).convert(mode)
+        return image.convert(mode)  # reads the whole file; errors surface here
+
+
+Decoded = TypeVar("Decoded")
+
+
+def first_decodable(
+    index: int,
+    count: int,
+    bad: set[int],
+    paths: Callable[[int], Sequence[Path]],
+    decode: Callable[[Path], Decoded],
+) -> tuple[int, list[Decoded]] | None:
+    """The first item from ``index`` on (wrapping round ``count`` items) whose files all decode.
+
+    ``paths(k)`` names the files of item ``k`` (one image, or the two of a pair); ``decode`` reads
+    one. An item with a file that fails is added to ``bad`` (skipped from then on) after a single
+    :class:`UnreadableImageWarning` naming that file. Returns ``(k, decoded files)``, or ``None``
+    when no item decodes. The item used depends only on the files, not on what was seen before.
+    """
+    for offset in range(count):
+        candidate = (index + offset) % count
+        if candidate in bad:
+            continue
+        decoded = []
+        for path in paths(candidate):
+            try:
+                decoded.append(decode(path))
+            except Exception as error:  # PIL raises OSError, ValueError, SyntaxError, ...
+                bad.add(candidate)
+                reason = " ".join(f"{type(error).__name__}: {error}".split())
+                warnings.warn(
+                    f"skipping unreadable image {path} ({reason})",
+                    UnreadableImageWarning,
+                    stacklevel=1,
+                )
+                break
+        else:
+            return candidate, decoded
+    return None
+
+
 class ImageFolderDataset(Dataset):
     """Decodes ``files[i]`` on access; items are ``(image,)`` or ``(image, label)``.
 
@@ -137,12 +194,8 @@ class ImageFolderDataset(Dataset):
         return len(self.files)
 
     def _decode(self, path: Path) -> Image.Image:
-        with Image.open(path) as image:
-            # JPEG only: decode at a reduced DCT scale that keeps both sides >= image_size.
-            image.draft(self.mode, (self.image_size, self.image_size))
-            if image.mode in _HIGH_DEPTH_MODES:
-                return _to_8bit(image).convert(self.mode)
-            return image.convert(self.mode)  # reads the whole file; errors surface here
+        # JPEG only: decode at a reduced DCT scale that keeps both sides >= image_size.
+        return decode_image(path, self.mode, (self.image_size, self.image_size))
 
     def _transform(self, image: Image.Image) -> torch.Tensor:
         pixels = TF.pil_to_tensor(image)  # uint8 (C, H, W)
@@ -157,28 +210,15 @@ class ImageFolderDataset(Dataset):
         if not -n <= index < n:
             raise IndexError(f"index {index} out of range for {n} images")
         index %= n
-        for offset in range(n):
-            candidate = (index + offset) % n
-            if candidate in self.bad_files:
-                continue
-            path = self.files[candidate]
-            try:
-                image = self._decode(path)
-            except Exception as error:  # PIL raises OSError, ValueError, SyntaxError, ...
-                self.bad_files.add(candidate)
-                reason = " ".join(f"{type(error).__name__}: {error}".split())
-                warnings.warn(
-                    f"skipping unreadable image {path} ({reason})",
-                    UnreadableImageWarning,
-                    stacklevel=1,
-                )
-                continue
-            pixels = self._transform(image)
-            if self.labels is None:
-                return (pixels,)
-            return (pixels, self.labels[candidate])
-        where = f" under {self.root}" if self.root is not None else ""
-        raise RuntimeError(f"none of the {n} image files{where} could be decoded")
+        found = first_decodable(index, n, self.bad_files, lambda k: (self.files[k],), self._decode)
+        if found is None:
+            where = f" under {self.root}" if self.root is not None else ""
+            raise RuntimeError(f"none of the {n} image files{where} could be decoded")
+        candidate, (image,) = found
+        pixels = self._transform(image)
+        if self.labels is None:
+            return (pixels,)
+        return (pixels, self.labels[candidate])
 
 
 class ImageFolderDataModule(TrainSetDataModule):

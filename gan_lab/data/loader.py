@@ -114,10 +114,19 @@ class EpochShuffleSampler(Sampler[int]):
     def set_epoch(self, epoch: int) -> None:
         self._next_epoch = int(epoch)
 
-    def permutation(self, epoch: int) -> list[int]:
-        """The indices of ``epoch``, in order (truncated to full batches if ``drop_last``)."""
+    def permutation(self, epoch: int) -> list:
+        """The indices of ``epoch``, in order (truncated to full batches if ``drop_last``).
+
+        A data set may say how one of its epochs is shuffled by defining
+        ``epoch_indices(generator) -> list`` (``len(data_source)`` indices of any kind it accepts,
+        e.g. the ``(i, j)`` pairs of an unpaired translation set); otherwise an epoch is a
+        random permutation of ``range(len(data_source))``.
+        """
         generator = torch.Generator()
         generator.manual_seed(_epoch_seed(self.seed, epoch))
+        shuffle = getattr(self.data_source, "epoch_indices", None)
+        if shuffle is not None:
+            return list(shuffle(generator))[: len(self)]
         return torch.randperm(len(self.data_source), generator=generator)[: len(self)].tolist()
 
     def __iter__(self) -> _EpochShuffleIterator:

@@ -13,6 +13,7 @@ from gan_lab.metrics.image_quality import (
 )
 from gan_lab.metrics.inception import InceptionExtractor
 from gan_lab.metrics.toy import ModeCoverage, mode_statistics, scatter_plot
+from gan_lab.metrics.translation import TranslationQuality
 
 __all__ = [
     "ClassAccuracy",
@@ -28,5 +29,6 @@ __all__ = [
     "mode_statistics",
     "precision_recall",
     "real_features",
+    "TranslationQuality",
     "scatter_plot",
 ]

@@ -1,6 +1,20 @@
 """LightningModules, one per training scheme (not per architecture)."""
 
 from gan_lab.models.base import AdversarialModule, NonFiniteLossError
+from gan_lab.models.cyclegan import CycleGAN
 from gan_lab.models.gan import GAN
+from gan_lab.models.image_pool import ImagePool
+from gan_lab.models.pix2pix import Pix2Pix
+from gan_lab.models.schedules import constant_then_linear
+from gan_lab.models.translator import Translator
 
-__all__ = ["GAN", "AdversarialModule", "NonFiniteLossError"]
+__all__ = [
+    "GAN",
+    "AdversarialModule",
+    "CycleGAN",
+    "ImagePool",
+    "NonFiniteLossError",
+    "Pix2Pix",
+    "Translator",
+    "constant_then_linear",
+]

@@ -41,6 +41,12 @@ class AdversarialModule(pl.LightningModule):
     which advances ``n_critic + 1`` per iteration).
     """
 
+    # Update order. False: n_critic D updates, then G (Goodfellow et al. 2014, Alg. 1). True: G
+    # first, then a D update on the same batch judging the fakes G's step just made (the order
+    # of the pix2pix and CycleGAN reference code), then n_critic - 1 more D updates on the
+    # next batches, whose fakes the scheme makes itself.
+    generator_first: bool = False
+
     def __init__(
         self,
         optimizer_g: OptimizerFactory,
@@ -169,18 +175,37 @@ class AdversarialModule(pl.LightningModule):
             self._rng_to_restore = None
             self._decorrelate_ranks()
         opt_g, opt_d = self.optimizers()
+        if self.generator_first:
+            # pix2pix/CycleGAN order: G's forward serves both updates on the same batch.
+            if self.critic_steps % self.n_critic:
+                self._accumulate(self._discriminator_update(opt_d, batch))
+                return
+            terms = self._generator_update(opt_g, batch)
+            terms.update(self._discriminator_update(opt_d, batch))
+            self._end_iteration(terms)
+            return
+        terms = self._discriminator_update(opt_d, batch)
+        if self.critic_steps % self.n_critic:
+            self._accumulate(terms)
+            return
+        terms.update(self._generator_update(opt_g, batch))
+        self._end_iteration(terms)
+
+    def _discriminator_update(self, opt_d, batch: Any) -> dict[str, Tensor]:
         with self.toggled_optimizer(opt_d):
             terms = self.discriminator_step(batch)
             self._update(opt_d, terms["loss/d"])
         self.after_discriminator_update()
         self.critic_steps += 1
-        if self.critic_steps % self.n_critic:
-            self._accumulate(terms)
-            return
+        return terms
+
+    def _generator_update(self, opt_g, batch: Any) -> dict[str, Tensor]:
         with self.toggled_optimizer(opt_g):
-            g_terms = self.generator_step(batch)
-            self._update(opt_g, g_terms["loss/g"])
-        terms.update(g_terms)
+            terms = self.generator_step(batch)
+            self._update(opt_g, terms["loss/g"])
+        return terms
+
+    def _end_iteration(self, terms: dict[str, Tensor]) -> None:
         self.iteration += 1
         if self.generator_ema is not None and self.iteration > self.ema_start:
             self.generator_ema.update_parameters(self.generator)

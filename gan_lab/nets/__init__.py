@@ -1,10 +1,17 @@
-"""torch.nn networks: DCGAN, the PacGAN toy MLPs, maxout, label conditioning, PacGAN packing."""
+"""torch.nn networks.
+
+DCGAN, the PacGAN toy MLPs, maxout, label conditioning, PacGAN packing; for image-to-image
+translation the pix2pix U-Net and PatchGAN and the CycleGAN ResNet generator.
+"""
 
 from gan_lab.nets.conditioning import LabelChannels, LabelEmbedding, ProjectionHead
 from gan_lab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_lab.nets.layers import Maxout, init_dcgan_weights_
 from gan_lab.nets.mlp import MLPDiscriminator, MLPGenerator
 from gan_lab.nets.packing import pack
+from gan_lab.nets.patchgan import PatchDiscriminator
+from gan_lab.nets.resnet_translator import ResnetGenerator
+from gan_lab.nets.unet import UnetGenerator
 
 __all__ = [
     "DCGANDiscriminator",
@@ -14,7 +21,10 @@ __all__ = [
     "MLPDiscriminator",
     "MLPGenerator",
     "Maxout",
+    "PatchDiscriminator",
     "ProjectionHead",
+    "ResnetGenerator",
+    "UnetGenerator",
     "init_dcgan_weights_",
     "pack",
 ]

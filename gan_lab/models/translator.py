@@ -1,0 +1,133 @@
+"""What the image-to-image translation schemes (pix2pix, CycleGAN) share.
+
+Nets are held by direction and by domain: ``generator["AtoB"]`` maps domain A to B,
+``discriminator["B"]`` judges images of domain B. The G-then-D update order of the reference
+code (``generator_first``), D's loss for one domain, and the translation protocol the
+callbacks and commands use: ``translate(images, direction)``, ``directions`` and
+``visuals(real_a, real_b)`` (named image rows, e.g. input | translation | reconstruction, as
+the ``visual_names`` lists of junyanz/pytorch-CycleGAN-and-pix2pix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gan_lab.losses import AdversarialLoss
+from gan_lab.models.base import AdversarialModule
+
+INFERENCE_MODES = ("eval", "train")
+
+
+class Translator(AdversarialModule):
+    """Base of translation schemes: G and D are ``nn.ModuleDict``s keyed by direction / domain.
+
+    Args:
+        generators: ``{"AtoB": G, ...}``; each maps (B, C_in, H, W) to (B, C_out, H, W) and
+            may have ``size_multiple`` (input sides must be multiples of it).
+        discriminators: ``{"B": D, ...}``; each maps images to a map of raw scores.
+        loss: the adversarial objective and its regularizers (any ``loss=`` option).
+        inference: ``"eval"`` translates with dropout off and batch norm's running statistics;
+            ``"train"`` runs G as in training, dropout on and batch statistics of the test
+            batch (pix2pix, Isola et al. 2017, sec. 3.3). Either way nothing is changed:
+            running statistics are restored and the global RNG is left untouched.
+    """
+
+    generator_first = True
+    directions: tuple[str, ...] = ("AtoB",)
+    visual_names: tuple[str, ...] = ()
+
+    def __init__(self, generators: Mapping[str, nn.Module], discriminators: Mapping[str, nn.Module],
+                 loss: AdversarialLoss, inference: str = "eval", **training: Any) -> None:
+        super().__init__(**training)
+        if inference not in INFERENCE_MODES:
+            raise ValueError(f"model.inference={inference!r}: must be one of {', '.join(INFERENCE_MODES)}")
+        self.generator = nn.ModuleDict(dict(generators))
+        self.discriminator = nn.ModuleDict(dict(discriminators))
+        self.loss = loss
+        self.inference = inference
+        self.num_classes = 0
+        self.init_generator_ema(self.generator)
+
+    # ----------------------------------------------------------------- training pieces
+    def adversarial_terms(self, domain: str, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        """D[domain]'s objective on real vs fake images (plus the loss's penalties), named."""
+        critic = self.discriminator[domain]
+        real_scores, fake_scores = critic(real), critic(fake)
+        terms = {f"loss/d_{domain}": self.loss.discriminator_loss(real_scores, fake_scores)}
+        for name, value in self.loss.penalties(critic, real, fake).items():
+            terms[f"loss/d_{domain}_{name}"] = value
+        terms[f"score/real_{domain}"] = real_scores.mean()
+        terms[f"score/fake_{domain}"] = fake_scores.mean()
+        return terms
+
+    @torch.no_grad()
+    def fresh_fake(self, images: Tensor, direction: str) -> Tensor:
+        """G's output for D-only updates (n_critic > 1): the training generator in its training
+        mode, without a graph."""
+        return self.generator[direction](images)
+
+    def after_discriminator_update(self) -> None:
+        for discriminator in self.discriminator.values():
+            self.loss.after_discriminator_step(discriminator)
+
+    # ----------------------------------------------------------------- protocol
+    @property
+    def size_multiple(self) -> int:
+        """Input sides must be multiples of this (translate pads other sizes)."""
+        multiples = [int(getattr(g, "size_multiple", 1)) for g in self.generator.values()]
+        return max(multiples, default=1)
+
+    def _generators(self) -> nn.ModuleDict:
+        return self.generator_ema.module if self.ema_ready() else self.generator
+
+    @torch.no_grad()
+    def translate(self, images: Tensor, direction: str = "AtoB") -> Tensor:
+        """Translate a batch of images in [-1, 1] (EMA generator when present).
+
+        Sides that are not multiples of the generator's ``size_multiple`` are reflect-padded
+        up to the next multiple and the output is cropped back, so any size works.
+        """
+        if direction not in self.directions:
+            raise ValueError(f"direction={direction!r}: this model translates "
+                             f"{', '.join(self.directions)}")
+        net = self._generators()[direction]
+        images = images.to(self.device)
+        height, width = images.shape[-2:]
+        multiple = int(getattr(net, "size_multiple", 1))
+        pad_h, pad_w = -height % multiple, -width % multiple
+        if pad_h or pad_w:
+            # Reflection needs padding < side; replicate covers tiny images.
+            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+            images = F.pad(images, (0, pad_w, 0, pad_h), mode=mode)
+        out = self._run(net, images)
+        return out[..., :height, :width]
+
+    def _run(self, net: nn.Module, images: Tensor) -> Tensor:
+        was_training = net.training
+        if self.inference == "eval":
+            net.eval()
+            try:
+                return net(images)
+            finally:
+                net.train(was_training)
+        buffers = {name: b.clone() for name, b in net.named_buffers()}
+        devices = [images.device] if images.device.type == "cuda" else []
+        net.train()
+        try:
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(0)  # the same dropout masks at every evaluation
+                return net(images)
+        finally:
+            for name, buffer in net.named_buffers():
+                buffer.copy_(buffers[name])
+            net.train(was_training)
+
+    @torch.no_grad()
+    def visuals(self, real_a: Tensor, real_b: Tensor) -> dict[str, Tensor]:
+        """Named image rows for sample grids, in ``visual_names`` order."""
+        raise NotImplementedError
