@@ -30,6 +30,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
+from gan_lab.data.translation import LabelledView
 from gan_lab.metrics.cache import default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor
 from gan_lab.metrics.extractor import FeatureExtractor
@@ -38,20 +39,6 @@ from gan_lab.metrics.image_quality import fid, kid, real_features
 __all__ = ["METRICS", "TranslationQuality"]
 
 METRICS = ("fid", "kid", "domain", "pixel", "cycle", "class")
-
-
-class _ImageSet:
-    """A data set of test images in the shape the real-feature cache reads (``train_set``,
-    ``sample_shape``, ``setup``), so the target domain's features are cached like a
-    training set's."""
-
-    def __init__(self, dataset: Dataset) -> None:
-        self.train_set = dataset
-        self.sample_shape = tuple(dataset[0][0].shape)
-        self.num_classes = 0
-
-    def setup(self, stage: str | None = None) -> None:
-        pass
 
 
 def _batches(dataset: Dataset, chunk: int) -> list[Tensor]:
@@ -104,9 +91,11 @@ class TranslationQuality:
         self.extractor.prepare(datamodule.domain_view())
         if {"fid", "kid"} & set(self.metrics):
             for domain in ("A", "B"):
-                images = _ImageSet(datamodule.eval_set(domain))
+                # the test images, dressed as a data module so their features are cached
+                test_set = datamodule.eval_set(domain)
+                images = LabelledView(test_set, tuple(test_set[0][0].shape), [])
                 self._real[domain], _ = real_features(
-                    self.extractor, images, len(images.train_set), self.cache_dir)
+                    self.extractor, images, len(test_set), self.cache_dir)
         view = datamodule.class_view() if hasattr(datamodule, "class_view") else None
         self._semantic_ready = bool(
             "class" in self.metrics and self.semantic_classifier is not None and view is not None)

@@ -61,3 +61,14 @@ def init_dcgan_weights_(module: nn.Module) -> nn.Module:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
     return module
+
+
+def check_size_multiple(net: nn.Module, x: Tensor, multiple: int, why: str = "") -> None:
+    """ValueError unless ``x`` is (B, C, H, W) with H and W multiples of ``multiple`` (fully
+    convolutional generators that downsample and upsample back need it); ``why`` names where
+    the multiple comes from, e.g. ``"2^num_downs = "``."""
+    if x.dim() != 4 or x.shape[2] % multiple or x.shape[3] % multiple:
+        raise ValueError(
+            f"{type(net).__name__} expects (B, C, H, W) with H and W multiples of "
+            f"{why}{multiple}, got {tuple(x.shape)}"
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from gan_lab.nets.layers import init_dcgan_weights_
+from gan_lab.nets.layers import check_size_multiple, init_dcgan_weights_
 from gan_lab.nets.norm import check_norm, conv_bias, norm_layer
 
 PADDINGS = ("reflect", "replicate", "zero")
@@ -108,10 +108,5 @@ class ResnetGenerator(nn.Module):
         init_dcgan_weights_(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        m = self.size_multiple
-        if x.dim() != 4 or x.shape[2] % m or x.shape[3] % m:
-            raise ValueError(
-                f"ResnetGenerator expects (B, C, H, W) with H and W multiples of {m},"
-                f" got {tuple(x.shape)}"
-            )
+        check_size_multiple(self, x, self.size_multiple)
         return self.net(x)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gan_lab.nets.layers import init_dcgan_weights_
+from gan_lab.nets.layers import check_size_multiple, init_dcgan_weights_
 from gan_lab.nets.norm import check_norm, conv_bias, norm_layer
 
 MAX_DOWNS = 8  # the paper's 256x256 net: its bottleneck is 1x1
@@ -107,12 +107,7 @@ class UnetGenerator(nn.Module):
         init_dcgan_weights_(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        m = self.size_multiple
-        if x.dim() != 4 or x.shape[2] % m or x.shape[3] % m:
-            raise ValueError(
-                f"UnetGenerator expects (B, C, H, W) with H and W multiples of 2^num_downs = {m},"
-                f" got {tuple(x.shape)}"
-            )
+        check_size_multiple(self, x, self.size_multiple, "2^num_downs = ")
         skips: list[Tensor] = []
         h = x
         for block in self.encoder:
