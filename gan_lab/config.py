@@ -28,6 +28,24 @@ if not OmegaConf.has_resolver("add"):
 if not OmegaConf.has_resolver("resnet_blocks"):
     OmegaConf.register_new_resolver("resnet_blocks", lambda size: 6 if int(size) <= 128 else 9)
 
+# `hydra.help.template: ${gan_lab_help:config}`: --help text built from the configs (help.py).
+if not OmegaConf.has_resolver("gan_lab_help"):
+    def _help(command: str) -> str:
+        from gan_lab.help import help_text
+
+        return help_text(command)
+
+    OmegaConf.register_new_resolver("gan_lab_help", _help)
+# `hydra.run.dir: ${run_folder:${ckpt_path},outputs/...}`: a resume continues in the run folder
+# of its checkpoint; a SLURM job gets one folder per job id (resume.py).
+if not OmegaConf.has_resolver("run_folder"):
+    def _run_folder(ckpt_path, fresh: str) -> str:
+        from gan_lab.resume import run_folder
+
+        return run_folder(ckpt_path, fresh)
+
+    OmegaConf.register_new_resolver("run_folder", _run_folder)
+
 
 class ConfigError(ValueError):
     """A bad config value; its message is one line meaning 'key=value: what is allowed'."""
@@ -112,6 +130,20 @@ def validate(cfg: DictConfig) -> None:
             f"data.batch_size={batch}: must be a multiple of model.packing={packing} "
             "(the discriminator judges packs of that many samples)"
         )
+    check_accelerator(OmegaConf.select(cfg, "trainer.accelerator", default=None))
     ckpt = cfg.get("ckpt_path")
     if ckpt is not None and not Path(ckpt).is_file():
         raise ConfigError(f"ckpt_path={ckpt!r}: no such checkpoint file")
+
+
+def check_accelerator(accelerator: object) -> None:
+    """``trainer.accelerator=gpu`` (``trainer=gpu``) where torch sees no GPU: say so now, not
+    in Lightning's traceback."""
+    if str(accelerator).lower() not in ("gpu", "cuda"):
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError(f"trainer.accelerator={accelerator}: no GPU is visible to torch on this "
+                          "machine (torch.cuda.is_available() is False); use trainer=cpu, or "
+                          "trainer.accelerator=auto to take a GPU only when there is one")

@@ -7,7 +7,7 @@ a file from an untrusted source can hold only tensors and plain containers.
 
 from __future__ import annotations
 
-import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +19,29 @@ from gan_lab.config import ConfigError
 __all__ = ["load_module", "read_checkpoint"]
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint's contents, loaded weights-only; one ConfigError line if unusable."""
+def read_checkpoint(path: str | Path, key: str = "ckpt") -> dict[str, Any]:
+    """The checkpoint's contents, loaded weights-only; one ConfigError line if unusable.
+
+    ``key`` names the setting the path came from in that line (``ckpt``, ``ckpt_path``).
+    """
     path = Path(str(path)).expanduser()
     if not path.is_file():
-        raise ConfigError(f"ckpt={path}: no such file")
+        raise ConfigError(f"{key}={path}: no such file; point it at a run's "
+                          "checkpoints/last.ckpt (or iter_NNNNNNN.ckpt)")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
-        reason = " ".join(str(error).split())[:200]
+    except Exception as error:
+        # torch.load of a file that is not a checkpoint fails in many ways (a text file: an
+        # IndexError deep in the legacy loader); all mean the same to the user.
+        reason = re.sub(r"\x1b\[[0-9;]*m", "", " ".join(str(error).split()))[:160]
         raise ConfigError(
-            f"ckpt={path}: not loadable as plain weights (refused or corrupt: "
-            f"{type(error).__name__}: {reason})"
+            f"{key}={path}: not a checkpoint torch can load as plain weights "
+            f"({type(error).__name__}: {reason}); point it at a run's checkpoints/last.ckpt"
         ) from error
     payload = checkpoint.get("gan_lab") if isinstance(checkpoint, dict) else None
     if not isinstance(payload, dict) or not isinstance(payload.get("config"), dict):
-        raise ConfigError(f"ckpt={path}: not a gan_lab checkpoint (it has no gan_lab config)")
+        raise ConfigError(f"{key}={path}: not a gan_lab checkpoint (it has no gan_lab config); "
+                          "point it at a run's checkpoints/last.ckpt")
     return checkpoint
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -14,9 +16,21 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
+from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.utilities import rank_zero_only
 
+from gan_lab.callbacks import GracefulStop
 from gan_lab.config import ConfigError, unresolvable, validate
+from gan_lab.loading import read_checkpoint
+from gan_lab.loggers import RunCSVLogger, finish_loggers, log_config
+from gan_lab.quiet import resuming, silence_chatter
+from gan_lab.resume import (
+    ResumePlan,
+    RunInterrupted,
+    continue_history,
+    plan_resume,
+    requeued_checkpoint,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +142,55 @@ def check_model_fits_data(module: pl.LightningModule, datamodule: pl.LightningDa
         )
 
 
-def run(cfg: DictConfig) -> float | None:
-    """Train, evaluate, and return the configured objective (for sweepers to optimise)."""
+def command_line_overrides() -> list[str]:
+    """The overrides the user typed (Hydra's ``overrides.task``); [] outside a Hydra run."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def resume_plan(cfg: DictConfig, overrides: Sequence[str]) -> ResumePlan | None:
+    """The resume this run is, if any: ``ckpt_path=``, or a requeued SLURM job's own last.ckpt."""
+    ckpt = cfg.get("ckpt_path") or requeued_checkpoint(cfg.run_dir)
+    if not ckpt:
+        return None
+    if not Path(str(ckpt)).is_file():
+        raise ConfigError(f"ckpt_path={str(ckpt)!r}: no such checkpoint file")
+    checkpoint = read_checkpoint(ckpt, key="ckpt_path")
+    return plan_resume(cfg, overrides, checkpoint, ckpt)
+
+
+def build_callbacks(cfg: DictConfig, evaluation) -> tuple[list[pl.Callback], bool]:
+    """The configured callbacks, the evaluation, and the interruption handler (always on); and
+    whether a progress bar is shown (``callbacks.progress`` set and the trainer allows it)."""
+    callbacks = [build(cfg, f"callbacks.{name}") for name, node in cfg.callbacks.items() if node]
+    show_bar = bool(cfg.trainer.get("enable_progress_bar", True))
+    callbacks = [c for c in callbacks if show_bar or not isinstance(c, ProgressBar)]
+    callbacks += [evaluation] if evaluation is not None else []
+    callbacks.append(GracefulStop())
+    return callbacks, any(isinstance(c, ProgressBar) for c in callbacks)
+
+
+def build_loggers(cfg: DictConfig, resume_iteration: int | None) -> list:
+    """metrics.csv for every run (continued on resume), plus the dashboards of ``logger=``."""
+    loggers = [RunCSVLogger(str(cfg.run_dir), resume_iteration)]
+    loggers += [build(cfg, f"logger.{name}") for name, node in (cfg.logger or {}).items() if node]
+    return loggers
+
+
+def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> float | None:
+    """Train (or resume), evaluate, and return the configured objective (for sweepers).
+
+    ``overrides``: the command-line overrides (default: Hydra's), which a resume uses to tell
+    what the user asked to change from what the checkpoint's run had.
+    """
+    silence_chatter()
+    started = time.monotonic()
+    plan = resume_plan(cfg, command_line_overrides() if overrides is None else overrides)
+    if plan is not None:
+        cfg = plan.cfg
+        log.info("gan_lab: %s", plan.summary())
+        resuming()
     validate(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg, "data")
@@ -141,28 +202,86 @@ def run(cfg: DictConfig) -> float | None:
         check_evaluation_fits_model(evaluation, module)
     if evaluation is not None and rank_zero_only.rank == 0:
         prepare(evaluation, datamodule)  # extractors and real statistics, before training
-    callbacks = [build(cfg, f"callbacks.{name}") for name, node in cfg.callbacks.items() if node]
-    callbacks += [evaluation] if evaluation is not None else []
-    loggers = [build(cfg, f"logger.{name}") for name, node in (cfg.logger or {}).items() if node]
+    callbacks, show_bar = build_callbacks(cfg, evaluation)
+    if plan is not None and rank_zero_only.rank == 0:
+        continue_history(plan, cfg.run_dir)
+        save_run_config(cfg)
+    loggers = build_loggers(cfg, None if plan is None else plan.iteration)
+    log_config(loggers, OmegaConf.to_container(cfg, resolve=True))
     trainer: pl.Trainer = build(
         cfg,
         "trainer",
         max_steps=cfg.iterations * module.optimizer_steps_per_iteration,
         callbacks=callbacks,
-        logger=loggers or False,
+        logger=loggers,
+        enable_progress_bar=show_bar,
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    if trainer.interrupted:
-        log.warning("training interrupted at iteration %d; resume with ckpt_path=%s",
-                    module.iteration, Path(cfg.run_dir) / "checkpoints" / "last.ckpt")
-        return None
-    if evaluation is None or not trainer.is_global_zero:
-        return None
-    if evaluation.latest and evaluation.last_run == module.iteration:
-        results = dict(evaluation.latest)  # the schedule just evaluated this very generator
-    else:
-        results = evaluation.evaluate(module, datamodule, "final")
-    results["iteration"] = module.iteration
-    (Path(cfg.run_dir) / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    log.info("final evaluation at iteration %d: %s", module.iteration, results)
-    return evaluation.objective_value()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=None if plan is None else str(plan.ckpt_path))
+    try:
+        return finish(cfg, trainer, module, datamodule, evaluation, started)
+    finally:
+        finish_loggers(trainer.loggers)
+
+
+def finish(cfg: DictConfig, trainer: pl.Trainer, module: pl.LightningModule, datamodule,
+           evaluation, started: float) -> float | None:
+    """After fit: raise RunInterrupted for an early stop, else the final evaluation
+    (results.json) and the line saying where the outputs are; the sweep objective."""
+    if trainer.interrupted:  # an exception Lightning caught; the last good checkpoint stays
+        raise RunInterrupted(None, module.iteration, _last_checkpoint(cfg))
+    if module.stop_reason is not None:
+        raise RunInterrupted(module.stop_reason, module.iteration, _last_checkpoint(cfg))
+    objective = None
+    if evaluation is not None and trainer.is_global_zero:
+        if evaluation.latest and evaluation.last_run == module.iteration:
+            results = dict(evaluation.latest)  # the schedule just evaluated this very generator
+        else:
+            results = evaluation.evaluate(module, datamodule, "final")
+        results["iteration"] = module.iteration
+        (Path(cfg.run_dir) / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        log.info("final evaluation at iteration %d: %s", module.iteration, results)
+        objective = evaluation.objective_value()
+    if trainer.is_global_zero:
+        log.info(outputs_line(cfg, module.iteration, time.monotonic() - started))
+    return objective
+
+
+def _last_checkpoint(cfg: DictConfig) -> Path | None:
+    dirpath = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath", default=None)
+    last = Path(str(dirpath)) / "last.ckpt" if dirpath else None
+    return last if last is not None and last.is_file() else None
+
+
+def save_run_config(cfg: DictConfig) -> None:
+    """A resume's effective config replaces the command line's in ``.hydra/config.yaml``
+    (Hydra wrote the composed command line there, not the run being continued)."""
+    path = Path(cfg.run_dir) / ".hydra" / "config.yaml"
+    if path.is_file():
+        OmegaConf.save(cfg, path, resolve=True)
+
+
+def outputs_line(cfg: DictConfig, iteration: int, seconds: float) -> str:
+    """The run's last line: where its outputs are."""
+    run_dir = Path(cfg.run_dir)
+    parts = [f"gan_lab: done, iteration {iteration} in {_duration(seconds)}; outputs in {run_dir}"]
+    found = [("last checkpoint", _last_checkpoint(cfg))]
+    samples = sorted((run_dir / "samples").glob("*.png"))
+    found.append(("samples", samples[-1] if samples else None))
+    found.append(("results", run_dir / "results.json"))
+    found.append(("metrics", run_dir / "metrics.csv"))
+    shown = [f"{name} {_relative(path, run_dir)}" for name, path in found
+             if path is not None and path.is_file()]
+    return parts[0] + (f" ({', '.join(shown)})" if shown else "")
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"

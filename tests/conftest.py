@@ -62,3 +62,27 @@ def run_cli(*args: str, cwd: Path, timeout: int = 300, env: dict | None = None,
         [sys.executable, "-m", module, *args],
         cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env,
     )
+
+
+def train(run_dir: Path, *overrides: str):
+    """``python -m gan_lab run_dir=RUN_DIR OVERRIDES`` in this process: ``train.run`` with the
+    composed config and the overrides as typed (a resume reads them to know what was asked)."""
+    from gan_lab.train import run
+
+    typed = [f"run_dir={run_dir}", *overrides]
+    return run(make_cfg(run_dir, *overrides), overrides=typed)
+
+
+def assert_same_training_state(a: Path, b: Path) -> None:
+    """Two checkpoints hold the same training state, bit for bit (nets, EMA, optimizers, RNG)."""
+    one = torch.load(a, weights_only=True)
+    two = torch.load(b, weights_only=True)
+    assert one["gan_lab"]["iteration"] == two["gan_lab"]["iteration"]
+    assert one["global_step"] == two["global_step"]
+    for key, value in one["state_dict"].items():  # G, D and the EMA, bit for bit
+        assert torch.equal(value, two["state_dict"][key]), key
+    for opt_a, opt_b in zip(one["optimizer_states"], two["optimizer_states"]):
+        for index, state in opt_a["state"].items():
+            for name, tensor in state.items():
+                assert torch.equal(tensor, opt_b["state"][index][name]), (index, name)
+    assert torch.equal(one["gan_lab"]["rng"]["torch"], two["gan_lab"]["rng"]["torch"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from hydra.utils import instantiate
 
 from gan_lab.config import ConfigError, config_dir, validate
@@ -68,6 +69,10 @@ def test_every_option_composes(group):
     for option in options(group):
         cfg = make_cfg("/tmp/run", f"{group}={option}")
         assert group == "experiment" or cfg[group] is not None
+        if cfg.get("trainer", {}).get("accelerator") == "gpu" and not torch.cuda.is_available():
+            with pytest.raises(ConfigError, match="no GPU is visible to torch on this machine"):
+                validate(cfg)  # trainer=gpu on a machine without one: one line, before training
+            continue
         validate(cfg)
 
 

@@ -167,7 +167,7 @@ def test_missing_path_file_path_and_empty_folder(tmp_path):
     with pytest.raises(ValueError) as error:
         ImageFolderDataModule(str(empty))
     assert str(error.value) == (f"data.path='{empty}': no image files in {empty} (searched "
-                                "recursively for .png, .jpg, .jpeg, .bmp, .webp, .tif, .tiff)")
+                                "recursively for .png, .jpg, .jpeg, .bmp, .webp, .tif, .tiff; found only .txt)")
     assert "\n" not in str(error.value)
 
 
@@ -177,7 +177,7 @@ def test_missing_path_file_path_and_empty_folder(tmp_path):
         ({"channels": 2}, "data.channels=2: must be 1 (grayscale) or 3 (RGB)"),
         ({"image_size": 0}, "data.image_size=0: must be an integer >= 1"),
         ({"batch_size": 5}, "data.batch_size=5 is more than the 4 images in"),
-        ({"extensions": (".gif",)}, "(searched recursively for .gif)"),
+        ({"extensions": (".gif",)}, "(searched recursively for .gif; found only .png)"),
     ],
 )
 def test_bad_arguments_name_the_key(tmp_path, kwargs, message):

@@ -13,6 +13,7 @@ import scipy.linalg
 import torch
 import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
 from PIL import Image
+from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, kid_features_to_metric
 
 from gan_lab.callbacks.evaluation import Evaluation
 from gan_lab.data import DigitsDataModule, ImageFolderDataModule, ToyDataModule
@@ -30,6 +31,7 @@ from gan_lab.metrics import (
 )
 from gan_lab.metrics import image_quality as image_quality_module
 from gan_lab.metrics.extractor import to_uint8
+from gan_lab.metrics.image_quality import used_kid_subset_size
 from gan_lab.metrics.inception import INCEPTION_WEIGHTS_FILE, default_weights_path
 
 # Settings of the small digits classifier shared by the tests (about 97% held-out accuracy).
@@ -153,12 +155,23 @@ def test_kid_with_full_subsets_equals_the_unbiased_mmd():
     x = torch.randn(40, 5, generator=g, dtype=torch.float64)
     y = torch.randn(40, 5, generator=g, dtype=torch.float64) * 1.3 + 0.4
     expected = _mmd2_unbiased_loops(x.numpy(), y.numpy())
-    # every "subset" is the whole set (subset_size is capped at the sample size)
-    mean, std = kid(x, y, subsets=7, subset_size=1000)
-    assert mean == pytest.approx(expected, rel=1e-9)
-    assert std < 1e-9
-    # symmetric in real and fake
-    assert kid(y, x, subsets=3, subset_size=40)[0] == pytest.approx(expected, rel=1e-9)
+    # torch-fidelity's estimator, which kid() wraps: a "subset" that is the whole set
+    out = kid_features_to_metric(y, x, kid_subsets=3, kid_subset_size=40, rng_seed=0,
+                                 verbose=False)
+    assert out[KEY_METRIC_KID_MEAN] == pytest.approx(expected, rel=1e-9)
+
+
+def test_kid_subsets_no_larger_than_the_samples_are_halved_so_the_std_means_something(caplog):
+    g = _gen(1)
+    x = torch.randn(40, 5, generator=g, dtype=torch.float64)
+    y = torch.randn(40, 5, generator=g, dtype=torch.float64) * 1.3 + 0.4
+    assert used_kid_subset_size(1000, 40) == 20 and used_kid_subset_size(30, 40) == 30
+    mean, std = kid(x, y, subsets=50, subset_size=1000)  # subsets of 20, not 40 equal ones
+    assert std > 1e-4  # equal whole-set subsets gave 1e-13
+    assert mean == pytest.approx(_mmd2_unbiased_loops(x.numpy(), y.numpy()), rel=0.5)
+    with caplog.at_level("WARNING"):
+        ImageQuality(extractor=None, num_samples=500, kid_subset_size=1000)
+    assert "KID subsets of 250 images" in caplog.text
 
 
 # --------------------------------------------------------------------------- IS

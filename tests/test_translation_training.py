@@ -12,7 +12,7 @@ from PIL import Image
 
 from gan_lab.config import ConfigError
 from gan_lab.train import run
-from tests.conftest import make_cfg, run_cli
+from tests.conftest import make_cfg, run_cli, train
 
 QUIET = ["callbacks.progress=null", "trainer.enable_progress_bar=false"]
 # The embedded demo sets at 16x16 with narrow nets: seconds per run.
@@ -90,10 +90,10 @@ def test_cyclegan_resume_restores_nets_pools_and_counters_exactly(tmp_path):
     # `iterations`, which the first half sets to 3).
     common = [*TINY_CYCLEGAN, "callbacks.checkpoint.every_n_iterations=3",
               "callbacks.samples=null", "optim.scheduler_g.iterations=6"]
-    run(make_cfg(tmp_path / "straight", *common, "iterations=6"))
-    run(make_cfg(tmp_path / "first_half", *common, "iterations=3"))
+    train(tmp_path / "straight", *common, "iterations=6")
+    train(tmp_path / "first_half", *common, "iterations=3")
     half = tmp_path / "first_half" / "checkpoints" / "last.ckpt"
-    run(make_cfg(tmp_path / "resumed", *common, "iterations=6", f"ckpt_path={half}"))
+    train(tmp_path / "resumed", *common, "iterations=6", f"ckpt_path={half}")
     straight = torch.load(tmp_path / "straight" / "checkpoints" / "last.ckpt", weights_only=True)
     resumed = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", weights_only=True)
     assert resumed["gan_lab"]["iteration"] == straight["gan_lab"]["iteration"] == 6

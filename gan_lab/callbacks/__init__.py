@@ -2,7 +2,10 @@
 
 from gan_lab.callbacks.checkpoint import IterationCheckpoint
 from gan_lab.callbacks.evaluation import Evaluation, Evaluator
+from gan_lab.callbacks.interrupt import GracefulStop
+from gan_lab.callbacks.progress import IterationProgress
 from gan_lab.callbacks.samples import SampleGrid
 from gan_lab.callbacks.schedule import EveryIterations
 
-__all__ = ["Evaluation", "Evaluator", "EveryIterations", "IterationCheckpoint", "SampleGrid"]
+__all__ = ["Evaluation", "Evaluator", "EveryIterations", "GracefulStop", "IterationCheckpoint",
+           "IterationProgress", "SampleGrid"]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 from torchvision.utils import make_grid, save_image
 
 from gan_lab.callbacks.schedule import EveryIterations
+from gan_lab.loggers import log_image
 
 
 class SampleGrid(EveryIterations):
@@ -47,11 +47,7 @@ class SampleGrid(EveryIterations):
         grid = make_grid(images, nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         save_image(grid, self.out_dir / f"{tag}.png")
-        for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image("samples", grid, global_step=module.iteration)
-            elif isinstance(logger, WandbLogger):
-                logger.log_image("samples", images=[grid], step=module.iteration)
+        log_image(trainer.loggers, "samples", grid, module.iteration)
 
     def samples(self, module: pl.LightningModule) -> torch.Tensor | None:
         classes = getattr(module, "num_classes", 0)

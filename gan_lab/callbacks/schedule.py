@@ -33,5 +33,6 @@ class EveryIterations(pl.Callback):
             self._maybe_run(trainer, module, f"iter_{module.iteration:07d}")
 
     def on_train_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        if self.at_end and not trainer.interrupted:
+        # Not after a crash or a signalled stop (that must be quick: SLURM gives seconds).
+        if self.at_end and not trainer.interrupted and module.stop_reason is None:
             self._maybe_run(trainer, module, f"iter_{module.iteration:07d}")

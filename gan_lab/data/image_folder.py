@@ -157,6 +157,30 @@ def first_decodable(
     return None
 
 
+def _other_endings(root: Path, shown: int = 5) -> str:
+    """``"; found .txt, .csv"``: the endings of the files that are there, to explain a miss."""
+    endings = sorted({p.suffix.lower() or "(none)" for p in root.rglob("*") if p.is_file()})
+    return f"; found only {', '.join(endings[:shown])}" if endings else "; the folder is empty"
+
+
+def _check_some_decode(path: str, files: Sequence[Path], mode: str, probes: int = 16) -> None:
+    """Decode up to ``probes`` files spread over the set; if none is an image, say so now, not
+    after training has started (a folder of mislabelled files would fail there)."""
+    step = max(1, len(files) // probes)
+    failures = []
+    for candidate in files[::step][:probes]:
+        try:
+            decode_image(candidate, mode)
+            return
+        except Exception as error:  # PIL raises OSError, ValueError, SyntaxError, ...
+            failures.append((candidate, " ".join(f"{type(error).__name__}: {error}".split())))
+    example, reason = failures[0]
+    raise ValueError(
+        f"data.path={str(path)!r}: none of the {len(failures)} files tried is a readable image "
+        f"(e.g. {example.name}: {reason[:120]}); point data.path at a folder of images"
+    )
+
+
 class ImageFolderDataset(Dataset):
     """Decodes ``files[i]`` on access; items are ``(image,)`` or ``(image, label)``.
 
@@ -290,8 +314,9 @@ class ImageFolderDataModule(TrainSetDataModule):
         if not files:
             raise ValueError(
                 f"data.path={str(path)!r}: no image files in {root} "
-                f"(searched recursively for {', '.join(exts)})"
+                f"(searched recursively for {', '.join(exts)}{_other_endings(root)})"
             )
+        _check_some_decode(path, files, "RGB" if channels == 3 else "L")
 
         super().__init__(batch_size=batch_size, seed=seed, num_workers=num_workers)
         self.path = root

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Subset
 from gan_lab.data.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.extractor import FeatureExtractor
+from gan_lab.progress import phase
 
 __all__ = ["ClassifierExtractor", "DomainClassifier"]
 
@@ -153,13 +154,14 @@ class ClassifierExtractor(FeatureExtractor):
         loader = DataLoader(Subset(dataset, train_idx.tolist()), batch_size=s["train_batch_size"],
                             shuffle=True, generator=torch.Generator().manual_seed(s["seed"]))
         net.train()
-        for _ in range(s["epochs"]):
-            for images, labels in loader:
-                _, logits = net(images.to(self.device))
-                loss = nn.functional.cross_entropy(logits, labels.to(self.device))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+        batches = (batch for _ in range(s["epochs"]) for batch in loader)
+        desc = f"training the FID classifier ({s['epochs']} epochs, cached for later runs)"
+        for images, labels in phase(batches, s["epochs"] * len(loader), desc):
+            _, logits = net(images.to(self.device))
+            loss = nn.functional.cross_entropy(logits, labels.to(self.device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
         net.eval()
         correct = 0
         with torch.no_grad():

@@ -51,6 +51,7 @@ from gan_lab.data.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor
 from gan_lab.metrics.extractor import FeatureExtractor
+from gan_lab.progress import phase
 
 __all__ = [
     "ClassAccuracy",
@@ -75,12 +76,22 @@ def fid(real: Tensor, fake: Tensor) -> float:
 
 def kid(real: Tensor, fake: Tensor, subsets: int = 100, subset_size: int = 1000,
         seed: int = 2020) -> tuple[float, float]:
-    """Mean and std of the unbiased polynomial-kernel MMD^2 over random subsets."""
-    size = min(subset_size, len(real), len(fake))
+    """Mean and std of the unbiased polynomial-kernel MMD^2 over random subsets.
+
+    Subsets are drawn without replacement, so subsets as large as the smaller sample set would
+    all hold every sample and the std would be 0 up to rounding; they are then capped at half
+    of it (see :func:`used_kid_subset_size`)."""
+    size = used_kid_subset_size(subset_size, min(len(real), len(fake)))
     out = kid_features_to_metric(fake.detach().cpu().double(), real.detach().cpu().double(),
                                  kid_subsets=subsets, kid_subset_size=size, rng_seed=seed,
                                  verbose=False)
     return float(out[KEY_METRIC_KID_MEAN]), float(out[KEY_METRIC_KID_STD])
+
+
+def used_kid_subset_size(requested: int, available: int) -> int:
+    """The KID subset size used: ``requested``, or half the samples when that is not smaller
+    than their count (equal subsets would make ``kid_std`` meaningless)."""
+    return requested if requested < available else max(2, available // 2)
 
 
 def inception_score(logits: Tensor, splits: int = IS_SPLITS, seed: int = 2020) -> tuple[float, float]:
@@ -110,7 +121,8 @@ def real_features(extractor: FeatureExtractor, datamodule: Any, num_images: int,
     count = min(num_images, len(dataset))
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:count]
     features, logits = [], []
-    for batch in DataLoader(Subset(dataset, order.tolist()), batch_size=500):
+    loader = DataLoader(Subset(dataset, order.tolist()), batch_size=500)
+    for batch in phase(loader, len(loader), f"real-image features ({len(order)} images, cached)"):
         f, p = extractor(batch[0])
         features.append(f)
         logits.append(p)
@@ -174,6 +186,11 @@ class ImageQuality:
             if isinstance(value, bool) or not isinstance(value, int) or value < floor:
                 raise ValueError(f"{key}={value!r}: must be an integer >= {floor} for "
                                  f"metrics {list(metrics)}")
+        fewest = min(num_samples, num_real)
+        used = used_kid_subset_size(kid_subset_size, fewest)
+        if "kid" in metrics and used != kid_subset_size:
+            log.warning("eval: KID subsets of %d images (kid_subset_size=%d is not below the %d "
+                        "samples; equal subsets would give kid_std 0)", used, kid_subset_size, fewest)
         self.extractor = extractor
         self.num_samples = num_samples
         self.num_real = num_real

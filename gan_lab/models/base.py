@@ -87,6 +87,11 @@ class AdversarialModule(pl.LightningModule):
         self._counts: dict[str, int] = {}
         self._nonfinite = torch.zeros((), dtype=torch.bool)
         self._rng_to_restore: dict | None = None
+        # The latest logged losses, for the progress bar (set at every log point).
+        self.progress_metrics: dict[str, float] = {}
+        # Why training stopped early ("SIGINT", "SIGTERM", ...), set by the interruption
+        # handler (callbacks/interrupt.py); None for a run that trains its whole budget.
+        self.stop_reason: str | None = None
 
     # ----------------------------------------------------------------- subclass API
     def discriminator_step(self, batch: Any) -> dict[str, Tensor]:
@@ -118,6 +123,15 @@ class AdversarialModule(pl.LightningModule):
     def optimizer_steps_per_iteration(self) -> int:
         """Lightning's global_step advance per generator iteration (n_critic D steps + 1 G step)."""
         return self.n_critic + 1
+
+    @property
+    def at_iteration_boundary(self) -> bool:
+        """True between iterations: the last batch completed one (every update of it done).
+
+        Checkpoints taken here resume exactly. In both update orders an iteration ends with
+        the critic step that makes ``critic_steps`` a multiple of ``n_critic``.
+        """
+        return self.critic_steps % self.n_critic == 0
 
     def ema_ready(self) -> bool:
         return self.generator_ema is not None and int(self.generator_ema.n_averaged) > 0
@@ -214,7 +228,7 @@ class AdversarialModule(pl.LightningModule):
             scheduler.step()
         self._accumulate(terms)
         if self.iteration % self.log_every == 0:
-            self._flush_logs(progress_bar=True)
+            self._flush_logs()
 
     def _accumulate(self, terms: dict[str, Tensor]) -> None:
         # Detached device tensors: no host sync on the hot path.
@@ -223,7 +237,7 @@ class AdversarialModule(pl.LightningModule):
             self._sums[name] = self._sums[name] + value if name in self._sums else value
             self._counts[name] = self._counts.get(name, 0) + 1
 
-    def _flush_logs(self, progress_bar: bool = False) -> None:
+    def _flush_logs(self) -> None:
         """Log the mean of every term since the last flush, at step = iteration."""
         self.check_finite()
         if not self._sums:
@@ -232,9 +246,7 @@ class AdversarialModule(pl.LightningModule):
         metrics["lr/g"] = self.optimizers()[0].param_groups[0]["lr"]
         self._sums, self._counts = {}, {}
         self.log_metrics(metrics)
-        if progress_bar:
-            shown = {k: metrics[k] for k in ("loss/d", "loss/g") if k in metrics}
-            self.log_dict(shown, prog_bar=True, logger=False)
+        self.progress_metrics = {k: metrics[k] for k in ("loss/d", "loss/g") if k in metrics}
 
     def log_metrics(self, metrics: dict[str, float]) -> None:
         """Send metrics to every logger at step = generator iteration (rank zero only)."""

@@ -1,0 +1,72 @@
+"""Library chatter that does not concern a gan_lab user, silenced precisely.
+
+Each entry matches one known message by its text, so every other warning still shows. Why
+each one goes:
+
+- Lightning's manual-optimization ModelCheckpoint warning ("no pre-optimization state was
+  saved", 12 lines with a code example): gan_lab checkpoints at iteration ends on purpose,
+  and the warning makes users doubt checkpoints that resume exactly.
+- The litlogger advertisement and "TPU available: False": not about this run.
+- "Experiment logs directory ... will be deleted": gan_lab's metrics.csv is continued on
+  resume (loggers.RunCSVLogger), never deleted by it.
+- torch's ``_pytree`` LeafSpec deprecation, raised inside Lightning.
+- "smaller than the logging interval (log_every_n_steps)": gan_lab logs every
+  ``model.log_every`` iterations itself; Lightning's interval is unused.
+- "`Trainer.fit` stopped: `max_steps=N` reached": N counts optimizer steps, not iterations;
+  train.py prints its own end line.
+- Lightning's "Restoring states ..." / "Restored all states ...": train.py says in one line
+  what a resume continues, from where, and what changed.
+- When resuming (:func:`resuming`): "Checkpoint directory ... exists and is not empty" (the
+  run's own folder is where its checkpoints belong) and "The dirpath has changed ... won't be
+  reloaded" (a resume into a new folder starts its own checkpoint list there).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+
+WARNINGS = (
+    r"Using ModelCheckpoint with manual optimization and every_n_train_steps",
+    r"Experiment logs directory .* exists and is not empty",
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+    r"The number of training batches \(\d+\) is smaller than the logging interval",
+)
+LOG_LINES = (
+    r"💡 Tip: For seamless cloud logging",
+    r"TPU available: False",
+    r"HPU available: False",
+    r"`Trainer\.fit` stopped: `max_steps=\d+` reached",
+    r"Restoring states from the checkpoint path",
+    r"Restored all states from the checkpoint",
+)
+# Lightning's info lines are all created by these loggers (a logger's filters see only the
+# records created at it, not those of its children).
+LIGHTNING_LOGGERS = ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero")
+
+
+class _DropMatching(logging.Filter):
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        super().__init__()
+        self.pattern = re.compile("|".join(f"(?:{p})" for p in patterns))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.pattern.search(record.getMessage())
+
+
+def silence_chatter() -> None:
+    """Install the filters (idempotent; once per process, so multirun jobs stay quiet too)."""
+    for pattern in WARNINGS:
+        warnings.filterwarnings("ignore", message=f".*{pattern}")
+    line_filter = _DropMatching(LOG_LINES)
+    for name in LIGHTNING_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropMatching) for f in logger.filters):
+            logger.addFilter(line_filter)
+
+
+def resuming() -> None:
+    """Also drop the checkpoint-folder warnings that every resume triggers."""
+    warnings.filterwarnings("ignore", message=r".*Checkpoint directory .* exists and is not empty")
+    warnings.filterwarnings("ignore", message=r".*The dirpath has changed from")
