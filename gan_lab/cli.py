@@ -14,7 +14,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from gan_lab.config import ConfigError, config_dir
+from gan_lab.config import ConfigError, config_dir, flatten, is_config_group
 from gan_lab.resume import RunInterrupted
 
 log = logging.getLogger("gan_lab")
@@ -90,7 +90,7 @@ def check_override_keys(config_name: str, argv: Sequence[str]) -> None:
         name = override.key_or_group
         if name.startswith("hydra.") or name == "hydra" or override.package:
             continue
-        if (root / name.replace(".", "/")).is_dir():
+        if is_config_group(name):
             first = next(iter(override.sweep_string_iterator())) if override.is_sweep_override() \
                 else override.value()
             choices.append(f"{'+' if override.type == OverrideType.ADD else ''}{name}={first}")
@@ -106,7 +106,7 @@ def check_override_keys(config_name: str, argv: Sequence[str]) -> None:
         return
     finally:
         GlobalHydra.instance().clear()
-    known = _flat_keys(OmegaConf.to_container(cfg, resolve=False))
+    known = list(flatten(OmegaConf.to_container(cfg, resolve=False)))
     for key, line in keys:
         if key in known or any(k.startswith(key + ".") for k in known):
             continue
@@ -117,12 +117,3 @@ def check_override_keys(config_name: str, argv: Sequence[str]) -> None:
         hint = f"did you mean {' or '.join(near)}?" if near else "see --cfg job for the keys"
         raise ConfigError(f"{line}: there is no key {key}; {hint} (to add a new key on purpose: "
                           f"+{line})")
-
-
-def _flat_keys(value: Any, prefix: str = "") -> list[str]:
-    if isinstance(value, dict):
-        keys = [prefix.rstrip(".")] if prefix else []
-        for key, inner in value.items():
-            keys += _flat_keys(inner, f"{prefix}{key}.")
-        return keys
-    return [prefix.rstrip(".")]

@@ -147,3 +147,18 @@ def check_accelerator(accelerator: object) -> None:
         raise ConfigError(f"trainer.accelerator={accelerator}: no GPU is visible to torch on this "
                           "machine (torch.cuda.is_available() is False); use trainer=cpu, or "
                           "trainer.accelerator=auto to take a GPU only when there is one")
+
+
+def is_config_group(name: str) -> bool:
+    """Whether ``name`` (``loss``, ``hydra/launcher``, ...) is a config group of gan_lab's."""
+    return (Path(config_dir()) / name.replace(".", "/")).is_dir()
+
+
+def flatten(value: object, prefix: str = "") -> dict[str, object]:
+    """A plain nested config as ``{"dotted.key": leaf}`` (an empty mapping is a leaf ``{}``)."""
+    if isinstance(value, dict):
+        out: dict[str, object] = {}
+        for key, inner in value.items():
+            out.update(flatten(inner, f"{prefix}{key}."))
+        return out or {prefix.rstrip("."): {}}
+    return {prefix.rstrip("."): value}

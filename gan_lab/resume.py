@@ -25,7 +25,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from gan_lab.config import ConfigError, config_dir
+from gan_lab.config import ConfigError, flatten, is_config_group
 
 __all__ = ["RESUMABLE_KEYS", "ResumePlan", "RunInterrupted", "continue_history", "plan_resume", "requeued_checkpoint",
            "run_folder", "truncate_csv"]
@@ -99,7 +99,7 @@ def plan_resume(cli_cfg: DictConfig, overrides: Sequence[str], checkpoint: dict,
         key = override.key_or_group
         if key in ("run_dir", "ckpt_path"):
             continue
-        if _is_group(key):
+        if is_config_group(key):
             _apply_group(effective, cli_cfg, cli_plain, saved, key, override.input_line)
         elif _resumable(key):
             if override.is_delete():
@@ -187,10 +187,6 @@ def _parse(overrides: Sequence[str]) -> Iterable[Any]:
     return OverridesParser.create().parse_overrides(list(overrides))
 
 
-def _is_group(key: str) -> bool:
-    return (Path(config_dir()) / key.replace(".", "/")).is_dir()
-
-
 def _resumable(key: str) -> bool:
     return any(key == allowed or key.startswith(allowed + ".") for allowed in RESUMABLE_KEYS)
 
@@ -237,7 +233,7 @@ def _refuse_if_changed(cli_cfg: DictConfig, saved: DictConfig, key: str, line: s
 
 def _first_difference(key: str, had: Any, asked: Any) -> tuple[str, Any, Any]:
     """The first leaf (dotted key) where two config values differ, with both values."""
-    old, new = _flatten(had, key + "."), _flatten(asked, key + ".")
+    old, new = flatten(had, key + "."), flatten(asked, key + ".")
     for leaf in sorted(set(old) | set(new)):
         if old.get(leaf, "<unset>") != new.get(leaf, "<unset>"):
             return leaf, old.get(leaf, "<unset>"), new.get(leaf, "<unset>")
@@ -278,18 +274,9 @@ def _rerooted(saved: DictConfig, old: Any, new: str) -> DictConfig:
     return OmegaConf.create(plain)
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, inner in value.items():
-            out.update(_flatten(inner, f"{prefix}{key}."))
-        return out or {prefix.rstrip("."): {}}
-    return {prefix.rstrip("."): value}
-
-
 def _describe_changes(before: DictConfig, after: DictConfig) -> list[str]:
-    old = _flatten(OmegaConf.to_container(before, resolve=True))
-    new = _flatten(OmegaConf.to_container(after, resolve=True))
+    old = flatten(OmegaConf.to_container(before, resolve=True))
+    new = flatten(OmegaConf.to_container(after, resolve=True))
     skip = ("run_dir", "ckpt_path")
     changes = []
     for key in sorted(set(old) | set(new)):
