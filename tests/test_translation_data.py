@@ -31,7 +31,7 @@ from gan_lab.data.embedded_translation import (
 )
 from gan_lab.data.fingerprint import data_fingerprint
 from gan_lab.data.image_folder import UnreadableImageWarning
-from gan_lab.data.translation import item_generator
+from gan_lab.data.translation_sampling import item_generator
 
 
 def save(path: Path, image: Image.Image) -> Path:

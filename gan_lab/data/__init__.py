@@ -8,7 +8,8 @@ from gan_lab.data.loader import make_loader
 from gan_lab.data.published_translation_sets import PublishedTranslationDataModule
 from gan_lab.data.torchvision_sets import CIFAR10DataModule, MNISTDataModule
 from gan_lab.data.toy import GaussianMixture2D, ToyDataModule
-from gan_lab.data.translation import FolderTranslationDataModule, TranslationDataModule
+from gan_lab.data.translation import TranslationDataModule
+from gan_lab.data.translation_folders import FolderTranslationDataModule
 
 __all__ = [
     "CIFAR10DataModule",

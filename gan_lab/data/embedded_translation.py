@@ -38,11 +38,10 @@ from torch.utils.data import TensorDataset
 from torchvision.transforms.v2 import functional as TF
 
 from gan_lab.data.digits import NUM_DIGITS, load_digit_tensors
-from gan_lab.data.translation import (
-    LabelledView,
-    TranslationDataModule,
-    check_bool,
-    check_int,
+from gan_lab.data.labelled_view import LabelledView
+from gan_lab.data.option_checks import check_bool, check_int
+from gan_lab.data.translation import TranslationDataModule
+from gan_lab.data.translation_sampling import (
     item_generator,
     paired_epoch_indices,
     split_paired_index,

@@ -6,9 +6,9 @@ CycleGAN ``<name>.zip`` archives hold ``<name>/trainA trainB testA testB`` (the 
 the pix2pix ``<name>.tar.gz`` archives ``<name>/train val [test]`` of side-by-side AB images (the
 aligned layout). Here they are looked for in ``<root>/<name>`` (``data.root``, by default
 ``~/.cache/gan_lab/datasets``), downloaded and extracted there with torchvision when missing, and
-then read by :class:`~gan_lab.data.translation.FolderTranslationDataModule`. When the download
-fails (no internet), one line says which set, where it was looked for, the layout expected, the
-URL, and that ``data.path`` may point at a copy placed by hand.
+then read by :class:`~gan_lab.data.translation_folders.FolderTranslationDataModule`. When the
+download fails (no internet), one line says which set, where it was looked for, the layout
+expected, the URL, and that ``data.path`` may point at a copy placed by hand.
 
 ``facades``, ``maps`` and ``cityscapes`` exist in both collections; they default to the pix2pix
 (aligned, paired) version, and ``layout="unpaired"`` picks the CycleGAN one (both can live in the
@@ -24,13 +24,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gan_lab.data.image_folder import IMAGE_EXTENSIONS
+from gan_lab.data.option_checks import check_bool
 from gan_lab.data.torchvision_sets import default_root, one_line
-from gan_lab.data.translation import (
-    LAYOUT_HELP,
-    FolderTranslationDataModule,
-    check_bool,
-    layout_present,
-)
+from gan_lab.data.translation_folders import FolderTranslationDataModule
+from gan_lab.data.translation_layouts import LAYOUT_HELP, layout_present
 
 __all__ = [
     "CYCLEGAN_SETS",
@@ -109,7 +106,7 @@ class PublishedTranslationDataModule(FolderTranslationDataModule):
         path: a folder in the set's layout to read instead (no download).
         layout: ``"aligned"`` (pix2pix) or ``"unpaired"`` (CycleGAN); None: aligned when the set
             is published so.
-        The rest as for :class:`~gan_lab.data.translation.FolderTranslationDataModule`.
+        The rest as for :class:`~gan_lab.data.translation_folders.FolderTranslationDataModule`.
     """
 
     def __init__(
