@@ -57,20 +57,26 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from gan_lab.config import config_dir, validate
-from gan_lab.models import Translator
-from gan_lab.nets.packing import pack
-from gan_lab.train import build_module
+from gan_lab.train import STEP_BOUND, build_module
 
 try:  # imported as benchmarks.throughput (tests), or run as a script from benchmarks/
-    from benchmarks.plain_translation import plain_translator_loop
+    from benchmarks.plain_loop import plain_loop
 except ImportError:
-    from plain_translation import plain_translator_loop
+    from plain_loop import plain_loop
 
 # The two models of the issue: the PacGAN toy MLPs (experiment=toy: batch 100, nsgan) and the
 # default config (DCGAN 16x16 on the digits, batch 64, nsgan).
-MODELS: dict[str, list[str]] = {"toy": ["experiment=toy"], "dcgan": [],
-                                "pix2pix": ["model=pix2pix"], "cyclegan": ["model=cyclegan"]}
-AIMS = {"toy": 0.7, "dcgan": 0.9, "pix2pix": 0.9, "cyclegan": 0.9}
+# ProGAN and StyleGAN2 on the 16x16 digits at CPU widths (64 channels at most); ProGAN fades
+# 8x8 in after 1k images, so the window covers a fade.
+MODELS: dict[str, list[str]] = {
+    "toy": ["experiment=toy"], "dcgan": [], "pix2pix": ["model=pix2pix"],
+    "cyclegan": ["model=cyclegan"],
+    "progan": ["model=progan", "model.generator.fmap_max=64", "model.stable_kimg=1",
+               "model.fade_kimg=1"],
+    "stylegan2": ["model=stylegan2", "model.generator.channel_max=64"],
+}
+AIMS = {"toy": 0.7, "dcgan": 0.9, "pix2pix": 0.9, "cyclegan": 0.9, "progan": 0.9,
+        "stylegan2": 0.9}
 # Set by `import lightning_fabric` (so by `import pytorch_lightning`) for the whole process.
 NVML_ENV = "PYTORCH_NVML_BASED_CUDA_CHECK"
 
@@ -171,82 +177,9 @@ def time_plain(cfg: DictConfig, iterations: int, warmup: int,
         finally:
             os.environ[NVML_ENV] = saved
     module, datamodule = fresh_parts(cfg)
-    if isinstance(module, Translator):  # pix2pix, CycleGAN: benchmarks/plain_translation.py
-        window = Window(profiler)
-        plain_translator_loop(module, _batches(datamodule.train_dataloader()), iterations,
-                              warmup, window, freeze)
-        return Timing(iterations, window.seconds, module)
-    generator, discriminator, loss = module.generator, module.discriminator, module.loss
-    generator.train()
-    discriminator.train()
-    opt_g = module.optimizer_g_factory(generator.parameters())
-    opt_d = module.optimizer_d_factory(discriminator.parameters())
-    schedulers = [factory(opt) for factory, opt in ((module.scheduler_g_factory, opt_g),
-                                                     (module.scheduler_d_factory, opt_d)) if factory]
-    latent_dim, packing = module.latent_dim, module.packing
-    n_critic, log_every, clip = module.n_critic, module.log_every, module.clip_grad_norm
-    ema = module.generator_ema
-    batches = _batches(datamodule.train_dataloader())
-    sums: dict[str, torch.Tensor] = {}
-    counts: dict[str, int] = {}
-    logged: list[dict[str, float]] = []
     window = Window(profiler)
-
-    def update(optimizer, params, value) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        if clip is not None:
-            torch.nn.utils.clip_grad_norm_(params(), clip)
-        optimizer.step()
-
-    for iteration in range(1, warmup + iterations + 2):
-        for critic in range(n_critic):
-            batch = next(batches)
-            if critic == 0 and iteration == warmup + 1:
-                window.open()  # the same point as Lightning's on_train_batch_start
-            if critic == 0 and iteration == warmup + iterations + 1:
-                window.close()  # and this last iteration runs untimed, as on Lightning's side
-            if freeze and critic == 0:
-                generator.requires_grad_(False)
-                discriminator.requires_grad_(True)
-            real = batch[0]
-            batch_size = real.shape[0]
-            fake = generator(torch.randn(batch_size, latent_dim)).detach()
-            real, fake = pack(real, packing), pack(fake, packing)
-            real_scores, fake_scores = discriminator(real), discriminator(fake)
-            penalties = loss.penalties(discriminator, real, fake)
-            terms = {f"loss/d_{name}": value for name, value in penalties.items()}
-            terms["loss/d"] = loss.discriminator_loss(real_scores, fake_scores) + sum(
-                penalties.values())
-            terms["score/real"] = real_scores.mean()
-            terms["score/fake"] = fake_scores.mean()
-            update(opt_d, discriminator.parameters, terms["loss/d"])
-            loss.after_discriminator_step(discriminator)
-            if critic < n_critic - 1:
-                _accumulate(sums, counts, terms)
-        if freeze:
-            discriminator.requires_grad_(False)
-            generator.requires_grad_(True)
-        fake = generator(torch.randn(batch_size, latent_dim))
-        terms["loss/g"] = loss.generator_loss(discriminator(pack(fake, packing)))
-        update(opt_g, generator.parameters, terms["loss/g"])
-        if ema is not None and iteration > module.ema_start:
-            ema.update_parameters(generator)
-        for scheduler in schedulers:
-            scheduler.step()
-        _accumulate(sums, counts, terms)
-        if iteration % log_every == 0:
-            logged.append({name: float(total) / counts[name] for name, total in sums.items()})
-            sums, counts = {}, {}
+    plain_loop(module, _batches(datamodule.train_dataloader()), iterations, warmup, window, freeze)
     return Timing(iterations, window.seconds, module)
-
-
-def _accumulate(sums: dict[str, torch.Tensor], counts: dict[str, int],
-                terms: dict[str, torch.Tensor]) -> None:
-    for name, value in terms.items():
-        value = value.detach().float()
-        sums[name] = sums[name] + value if name in sums else value
-        counts[name] = counts.get(name, 0) + 1
 
 
 # --------------------------------------------------------------------------- the Lightning side
@@ -276,10 +209,10 @@ def time_lightning(cfg: DictConfig, iterations: int, warmup: int,
     window = Window(profiler)
     timer = SteadyStateTimer(warmup * per_iteration, (warmup + iterations) * per_iteration, window)
     loggers = [instantiate(node) for node in (cfg.logger or {}).values() if node]
+    module.budget = warmup + iterations + 1  # one iteration past the window, whose start closes it
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
-        # one iteration past the window, whose start closes it
-        max_steps=(warmup + iterations + 1) * module.optimizer_steps_per_iteration,
+        max_steps=STEP_BOUND,
         logger=loggers or False,
         callbacks=[timer],
         enable_checkpointing=False,

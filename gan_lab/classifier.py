@@ -17,14 +17,16 @@ from gan_lab.cli import command
 
 @command("classifier")
 def main(cfg: DictConfig) -> float:
-    from gan_lab.train import build, prepare
+    from gan_lab.config import config_errors
+    from gan_lab.train import build
 
     datamodule = build(cfg, "data")
-    if hasattr(datamodule, "eval_set"):
+    if datamodule.batch_kind == "two domains":
         # A translation set: its evaluation (eval=translation) has a domain classifier and, for
         # sets with class labels, a class classifier; prepare trains or loads both.
         evaluation = build(cfg, "eval")
-        prepare(evaluation, datamodule)
+        with config_errors():
+            evaluation.prepare(datamodule)
         for evaluator in evaluation.metrics.values():
             for extractor in (evaluator.extractor, evaluator.semantic_classifier):
                 if getattr(extractor, "path", None) is not None:
@@ -32,7 +34,8 @@ def main(cfg: DictConfig) -> float:
                           f"(held-out accuracy {extractor.accuracy:.2%})")
         return float(evaluator.extractor.accuracy or 0.0)
     extractor = build(cfg, "eval.classifier")
-    prepare(extractor, datamodule)
+    with config_errors():
+        extractor.prepare(datamodule)
     print(f"gan_lab: classifier for {type(datamodule).__name__}: {extractor.path} "
           f"(held-out accuracy {extractor.accuracy:.2%})")
     return extractor.accuracy

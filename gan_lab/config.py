@@ -7,9 +7,10 @@ instead of a traceback from deep inside a constructor or a forward pass.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
 CONFIG_DIR_IN_WHEEL = Path(__file__).resolve().parent / "conf"
@@ -27,6 +28,11 @@ if not OmegaConf.has_resolver("add"):
 # blocks for 128x128 images, 9 for 256x256 and larger).
 if not OmegaConf.has_resolver("resnet_blocks"):
     OmegaConf.register_new_resolver("resnet_blocks", lambda size: 6 if int(size) <= 128 else 9)
+# `norm: ${critic_norm:${loss.gp_weight},${loss.r1_gamma}}`: a critic trained with an input-
+# gradient penalty (WGAN-GP, R1) gets layer norm, else batch norm (DCGAN); see AdversarialLoss.
+if not OmegaConf.has_resolver("critic_norm"):
+    OmegaConf.register_new_resolver(
+        "critic_norm", lambda gp, r1: "layer" if float(gp or 0) > 0 or float(r1 or 0) > 0 else "batch")
 
 # `hydra.help.template: ${gan_lab_help:config}`: --help text built from the configs (help.py).
 if not OmegaConf.has_resolver("gan_lab_help"):
@@ -49,6 +55,17 @@ if not OmegaConf.has_resolver("run_folder"):
 
 class ConfigError(ValueError):
     """A bad config value; its message is one line meaning 'key=value: what is allowed'."""
+
+
+@contextmanager
+def config_errors():
+    """A ValueError from a check or a setting becomes one ConfigError line."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
 
 
 def config_dir() -> str:
@@ -80,6 +97,16 @@ def _optional_float(low: float, high: float | None = None) -> Callable[[object],
     return check
 
 
+def _side_or_pair(value: object) -> bool:
+    sides = list(value) if isinstance(value, ListConfig | list | tuple) else [value]
+    return len(sides) in (1, 2) and all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in sides)
+
+
+_side_or_pair.allowed = (  # type: ignore[attr-defined]
+    "an integer >= 1, or [height, width] (image_folder, DCGAN, StyleGAN2)")
+
+
 # key -> check; a key absent from the config is skipped (not every model has every option).
 CHECKS: dict[str, Callable[[object], bool]] = {
     "seed": _int(0),
@@ -92,7 +119,7 @@ CHECKS: dict[str, Callable[[object], bool]] = {
     "model.clip_grad_norm": _optional_float(0.0),
     "model.log_every": _int(1),
     "data.batch_size": _int(1),
-    "data.image_size": _int(1),
+    "data.image_size": _side_or_pair,
     "data.num_workers": _int(0),
     "callbacks.checkpoint.every_n_iterations": _int(1),
     "callbacks.samples.every": _int(1),

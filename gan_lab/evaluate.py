@@ -30,9 +30,10 @@ def format_table(results: dict[str, float]) -> str:
 def main(cfg: DictConfig) -> dict[str, float]:
     import pytorch_lightning as pl
 
+    from gan_lab.config import config_errors
     from gan_lab.loading import load_module
     from gan_lab.sample import resolve_device
-    from gan_lab.train import build, check_evaluation_fits_model, prepare
+    from gan_lab.train import build
 
     if not cfg.get("eval"):
         raise ConfigError("eval: choose what to compute, e.g. eval=classifier or eval=inception")
@@ -41,8 +42,9 @@ def main(cfg: DictConfig) -> dict[str, float]:
     pl.seed_everything(int(trained.get("seed", 0)), verbose=False)
     datamodule = build(OmegaConf.create({"data": data_cfg}), "data")
     evaluation = build(cfg, "eval")
-    check_evaluation_fits_model(evaluation, module)
-    prepare(evaluation, datamodule)
+    with config_errors():
+        evaluation.check(module)
+        evaluation.prepare(datamodule)
     results = evaluation.evaluate(module, datamodule, "evaluate")
     print(f"gan_lab: {cfg.ckpt} (iteration {module.iteration})")
     print(format_table(results))

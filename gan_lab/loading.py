@@ -53,5 +53,5 @@ def load_module(path: str | Path, device: str | torch.device = "cpu") -> tuple[A
     cfg = OmegaConf.create(checkpoint["gan_lab"]["config"])
     module = build_module(cfg)
     module.load_state_dict(checkpoint["state_dict"])
-    module.iteration = int(checkpoint["gan_lab"].get("iteration", 0))
+    module.restore_counters(checkpoint["gan_lab"])
     return module.to(device).eval(), cfg

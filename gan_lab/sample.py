@@ -17,7 +17,7 @@ from omegaconf import DictConfig, ListConfig
 from torch import Tensor
 
 from gan_lab.cli import command
-from gan_lab.config import ConfigError
+from gan_lab.config import ConfigError, config_errors
 
 __all__ = ["main", "resolve_device", "sample_labels", "slerp", "truncated_noise"]
 
@@ -73,6 +73,35 @@ def sample_labels(labels: Any, n: int, num_classes: int) -> Tensor | None:
     return torch.tensor(values)[torch.arange(n) % len(values)]
 
 
+def style_options(cfg: DictConfig) -> dict[str, Any]:
+    """Truncation in W (Karras et al. 2019, appendix B) for style generators."""
+    if cfg.truncation_psi is None:
+        return {}
+    return {"truncation_psi": float(cfg.truncation_psi),
+            "truncation_cutoff": cfg.truncation_cutoff}
+
+
+def style_mixing_grid(module: Any, cfg: DictConfig, rng: torch.Generator) -> Tensor:
+    """The style-mixing figure (Karras et al. 2019, fig. 3): row i, column j takes the styles of
+    code A_i below ``style_mixing_crossover`` and of B_j from it on; the first row shows the
+    B codes, the first column the A codes (a blank corner)."""
+    rows = cfg.interpolation_rows
+    codes = module.noise(2 * rows, generator=rng)
+    with config_errors():
+        ws = module.w_plus(codes, None, cfg.truncation_psi or 1.0, cfg.truncation_cutoff)
+    crossover = cfg.style_mixing_crossover or ws.shape[1] // 2
+    a, b = ws[:rows], ws[rows:]
+    layer = torch.arange(ws.shape[1], device=ws.device)[None, None, :, None]
+    mixed = torch.where(layer >= crossover, b[None, :], a[:, None]).flatten(0, 1)
+    draw = lambda w: module.sample(noise=w, space="w+").float().cpu()  # noqa: E731
+    sources_a, sources_b, images = draw(a), draw(b), draw(mixed)
+    blank = torch.ones_like(sources_b[:1])
+    grid = [blank, sources_b]
+    for i in range(rows):
+        grid += [sources_a[i:i + 1], images[i * rows:(i + 1) * rows]]
+    return torch.cat(grid)
+
+
 def _save_grid(images: Tensor, path: Path, nrow: int) -> None:
     from torchvision.utils import save_image
 
@@ -96,8 +125,10 @@ def main(cfg: DictConfig) -> str:
     (out / "images").mkdir(parents=True, exist_ok=True)
 
     labels = sample_labels(cfg.labels, cfg.n, classes)
-    images = module.sample(noise=truncated_noise(module, cfg.n, cfg.truncation, rng),
-                           labels=labels).float().cpu()
+    style = style_options(cfg)
+    with config_errors():
+        images = module.sample(noise=truncated_noise(module, cfg.n, cfg.truncation, rng),
+                               labels=labels, **style).float().cpu()
     if images.dim() != 4:
         raise ConfigError(f"ckpt={cfg.ckpt}: the generator makes samples of shape "
                           f"{tuple(images.shape[1:])}, not images")
@@ -111,9 +142,13 @@ def main(cfg: DictConfig) -> str:
     codes = slerp(ends[:rows, None, :], ends[rows:, None, :], t).reshape(rows * steps, -1)
     row_labels = sample_labels(cfg.labels, rows, classes)  # one class per row
     path_labels = None if row_labels is None else row_labels.repeat_interleave(steps)
-    _save_grid(module.sample(noise=codes, labels=path_labels).float().cpu(),
+    _save_grid(module.sample(noise=codes, labels=path_labels, **style).float().cpu(),
                out / "interpolation.png", steps)
-    print(f"gan_lab: wrote {cfg.n} images to {out} (grid.png, images/, interpolation.png) "
+    written = "grid.png, images/, interpolation.png"
+    if cfg.style_mixing:
+        _save_grid(style_mixing_grid(module, cfg, rng), out / "style_mixing.png", rows + 1)
+        written += ", style_mixing.png"
+    print(f"gan_lab: wrote {cfg.n} images to {out} ({written}) "
           f"from {cfg.ckpt} (iteration {module.iteration})")
     return str(out)
 

@@ -20,7 +20,7 @@ from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.utilities import rank_zero_only
 
 from gan_lab.callbacks import GracefulStop
-from gan_lab.config import ConfigError, unresolvable, validate
+from gan_lab.config import ConfigError, config_errors, unresolvable, validate
 from gan_lab.loading import read_checkpoint
 from gan_lab.loggers import RunCSVLogger, finish_loggers, log_config
 from gan_lab.quiet import resuming, silence_chatter
@@ -33,6 +33,9 @@ from gan_lab.resume import (
 )
 
 log = logging.getLogger(__name__)
+
+# Lightning's step limit, never reached (see the Trainer call in `run`).
+STEP_BOUND = 2**62
 
 
 def build(cfg: DictConfig, key: str, **kwargs):
@@ -49,97 +52,20 @@ def build(cfg: DictConfig, key: str, **kwargs):
 
 
 def build_module(cfg: DictConfig) -> pl.LightningModule:
-    """The LightningModule with its nets, loss and optimizer factories already built."""
-    optim = cfg.optim
-    factories = {
-        "optimizer_g": build(cfg, "optim.generator"),
-        "optimizer_d": build(cfg, "optim.discriminator"),
-        "scheduler_g": build(cfg, "optim.scheduler_g") if optim.get("scheduler_g") else None,
-        "scheduler_d": build(cfg, "optim.scheduler_d") if optim.get("scheduler_d") else None,
-    }
-    module = build(cfg, "model", loss=build(cfg, "loss"), **factories)
+    """The LightningModule with its nets, loss, augmentation and optimizer factories built.
+
+    ``optim.<group>`` is the optimizer of each of the scheme's groups (generator,
+    discriminator, ...); ``optim.schedulers.<group>`` an optional scheduler for it.
+    """
+    groups = [name for name in cfg.optim if name != "schedulers"]
+    optimizers = {name: build(cfg, f"optim.{name}") for name in groups}
+    schedulers = {name: build(cfg, f"optim.schedulers.{name}")
+                  for name, node in (cfg.optim.get("schedulers") or {}).items() if node}
+    augment = build(cfg, "augment") if cfg.get("augment") else None
+    module = build(cfg, "model", loss=build(cfg, "loss"), optimizers=optimizers,
+                   schedulers=schedulers, augment=augment)
     module.run_config = OmegaConf.to_container(cfg, resolve=True)
     return module
-
-
-def check_evaluation_fits_model(evaluation, module: pl.LightningModule) -> None:
-    """Every evaluator must speak the model's protocol (sampling or translating)."""
-    try:
-        evaluation.check(module)
-    except ValueError as error:
-        raise ConfigError(str(error)) from error
-
-
-def prepare(evaluation, datamodule: pl.LightningDataModule) -> None:
-    """``evaluation.prepare(datamodule)`` (train/load extractors, real statistics), with a
-    ValueError from a bad setting turned into one ConfigError line."""
-    try:
-        evaluation.prepare(datamodule)
-    except ValueError as error:
-        raise ConfigError(str(error)) from error
-
-
-def check_translator_fits_data(module: pl.LightningModule,
-                               datamodule: pl.LightningDataModule) -> None:
-    """A translator needs two-domain data (paired if it learns from pairs), crops its generator
-    can take, and must output the target domain's channels; say so up front."""
-    name = type(module).__name__
-    if not hasattr(datamodule, "eval_set"):
-        raise ConfigError(
-            f"model: {name} translates images between two domains, but data gives single "
-            "images; use a translation set: data=chalk2ink, edges2digits, horse2zebra, facades, "
-            "maps, ..., or unpaired_folder / aligned_folder / paired_folder with data.path=...")
-    if getattr(module, "needs_pairs", False) and not datamodule.paired:
-        raise ConfigError(
-            f"model: {name} learns from aligned pairs, but the data is unpaired; use paired data "
-            "(data=edges2digits, facades, maps, aligned_folder, paired_folder)")
-    multiple = module.size_multiple
-    if datamodule.image_size % multiple:
-        raise ConfigError(
-            f"data.image_size={datamodule.image_size}: the generator takes sides that are "
-            f"multiples of {multiple}; pick such a crop size")
-    for domain, critic in module.discriminator.items():
-        smallest = int(getattr(critic, "min_size", 1))
-        if datamodule.image_size < smallest:
-            raise ConfigError(
-                f"data.image_size={datamodule.image_size}: discriminator {domain} needs sides of "
-                f"at least {smallest} (a PatchGAN with n_layers={getattr(critic, 'n_layers', '?')});"
-                " lower its n_layers or use larger crops")
-    for direction in module.directions:
-        source, target = direction[0], direction[-1]
-        probe = datamodule.eval_set(source)[0][0][None]
-        produced = module.translate(probe, direction).shape[1]
-        expected = datamodule.eval_set(target)[0][0].shape[0]
-        if produced != expected:
-            raise ConfigError(
-                f"model: the {direction} generator makes {produced}-channel images but domain "
-                f"{target} has {expected}; make the generator's channels match "
-                "data.channels_a / data.channels_b")
-
-
-def check_model_fits_data(module: pl.LightningModule, datamodule: pl.LightningDataModule) -> None:
-    """G must produce samples shaped like the data, for the data's classes; say so up front."""
-    if hasattr(module, "translate"):
-        check_translator_fits_data(module, datamodule)
-        return
-    if hasattr(datamodule, "eval_set"):
-        raise ConfigError(
-            f"data: a two-domain translation set, but {type(module).__name__} generates single "
-            "images; translation sets are for model=pix2pix or model=cyclegan")
-    classes = getattr(module, "num_classes", 0)
-    data_classes = getattr(datamodule, "num_classes", 0)
-    if classes and classes != data_classes:
-        raise ConfigError(
-            f"model.num_classes={classes} but the data has {data_classes} classes; a "
-            "conditional model needs labelled data with that many classes"
-        )
-    expected = tuple(datamodule.sample_shape)
-    produced = tuple(module.sample(2).shape[1:])
-    if produced != expected:
-        raise ConfigError(
-            f"model.generator produces samples of shape {produced} but data gives {expected}; "
-            "make model.generator.image_size/channels match data.image_size/channels"
-        )
 
 
 def command_line_overrides() -> list[str]:
@@ -195,13 +121,16 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> float | None
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg, "data")
     module = build_module(cfg)
-    check_model_fits_data(module, datamodule)
-
+    module.budget = int(cfg.iterations)
+    with config_errors():
+        module.check_optimizers()  # one optimizer per group of the scheme
+        module.check_data(datamodule)  # each scheme owns the check that the data fits it
     evaluation = build(cfg, "eval") if cfg.get("eval") else None
-    if evaluation is not None:
-        check_evaluation_fits_model(evaluation, module)
-    if evaluation is not None and rank_zero_only.rank == 0:
-        prepare(evaluation, datamodule)  # extractors and real statistics, before training
+    with config_errors():
+        if evaluation is not None:
+            evaluation.check(module)  # every evaluator must speak the model's protocol
+        if evaluation is not None and rank_zero_only.rank == 0:
+            evaluation.prepare(datamodule)  # extractors and real statistics, before training
     callbacks, show_bar = build_callbacks(cfg, evaluation)
     if plan is not None and rank_zero_only.rank == 0:
         continue_history(plan, cfg.run_dir)
@@ -211,7 +140,10 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> float | None
     trainer: pl.Trainer = build(
         cfg,
         "trainer",
-        max_steps=cfg.iterations * module.optimizer_steps_per_iteration,
+        # The module stops the trainer when its iteration budget is reached. A finite bound
+        # still matters: Lightning restores the loader's mid-epoch position on resume only
+        # for step-based training (FitLoop._iteration_based_training: max_steps != -1).
+        max_steps=STEP_BOUND,
         callbacks=callbacks,
         logger=loggers,
         enable_progress_bar=show_bar,

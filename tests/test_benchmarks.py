@@ -28,6 +28,11 @@ TINY = {
     "pix2pix": ["net_width=4", "data.image_size=16", "data.batch_size=4",
                 "model.discriminator.n_layers=2"],
     "cyclegan": ["net_width=4", "data.image_size=24", "data.batch_size=2", "model.pool_size=3"],
+    "progan": ["data.image_size=8", "data.batch_size=8", "model.latent_dim=16",
+               "model.generator.fmap_max=8", "model.stable_kimg=0.016", "model.fade_kimg=0.016"],
+    "stylegan2": ["data.image_size=8", "data.batch_size=4", "model.latent_dim=8",
+                  "model.generator.w_dim=8", "model.generator.channel_base=32",
+                  "model.generator.channel_max=8", "model.generator.mapping_layers=2"],
     "dcgan": [
         "data.image_size=8",
         "model.generator.width=8",
@@ -60,6 +65,8 @@ def test_benchmark_reports_rates_and_their_ratio():
 
 @pytest.mark.parametrize("model, extra", [
     ("dcgan", ["model.log_every=2"]),
+    ("progan", ["model.log_every=2"]),     # a fade and an optimizer reset inside the window
+    ("stylegan2", ["model.log_every=2", "model.r1_every=2", "model.pl_every=3"]),  # lazy phases
     ("toy", ["model.packing=2", "model.n_critic=2", "loss=wgan_gp", "model.log_every=3"]),
     ("pix2pix", ["model.log_every=2"]),   # G first, dropout, the linear lr decay
     ("cyclegan", ["model.log_every=2"]),  # two Gs and Ds, the history pools

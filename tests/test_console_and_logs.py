@@ -63,8 +63,8 @@ def test_progress_is_redrawn_while_one_iteration_is_slow(monkeypatch):
     err = io.StringIO()
     monkeypatch.setattr("sys.stderr", err)
     bar = IterationProgress(refresh_seconds=0.02, log_seconds=0.02)
-    trainer = SimpleNamespace(max_steps=20)
-    module = SimpleNamespace(optimizer_steps_per_iteration=2, iteration=3, progress_metrics={})
+    trainer = SimpleNamespace()
+    module = SimpleNamespace(budget=10, iteration=3, progress_metrics={})
     bar.on_train_start(trainer, module)
     time.sleep(0.3)  # no iteration ends meanwhile
     bar.on_train_end(trainer, module)

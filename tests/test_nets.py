@@ -154,7 +154,7 @@ def test_dcgan_generator_shape_and_range(image_size, channels):
     out = g(torch.randn(4, 16) * 10)
     assert out.shape == (4, channels, image_size, image_size)
     assert out.min() >= -1.0 and out.max() <= 1.0
-    assert (g.latent_dim, g.image_size, g.channels) == (16, image_size, channels)
+    assert (g.latent_dim, g.image_size, g.channels) == (16, (image_size, image_size), channels)
 
 
 @pytest.mark.parametrize("image_size", [8, 16, 32, 64])
@@ -164,7 +164,7 @@ def test_dcgan_discriminator_shape(image_size, channels, packing):
     d = DCGANDiscriminator(image_size=image_size, channels=channels, width=8, packing=packing)
     x = pack(torch.randn(8, channels, image_size, image_size), packing)
     assert d(x).shape == (8 // packing,)
-    assert (d.image_size, d.channels) == (image_size, channels)
+    assert (d.image_size, d.channels) == ((image_size, image_size), channels)
 
 
 def test_dcgan_64_matches_paper_widths():
@@ -187,7 +187,8 @@ def test_dcgan_bad_image_size(cls, bad):
     with pytest.raises(ValueError) as info:
         cls(image_size=bad)
     assert str(info.value) == (
-        f"image_size={bad}: DCGAN makes images of 4 * 2^k pixels, k >= 1 (8, 16, 32, 64, 128, ...)"
+        f"image_size={bad}: DCGAN makes images of 4 * 2^k pixels, k >= 1 (8, 16, 32, 64, ...), "
+        "or [height, width] of such sides (e.g. [32, 64])"
     )
 
 

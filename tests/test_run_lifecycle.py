@@ -146,7 +146,7 @@ def test_a_signal_saves_a_checkpoint_that_resumes_to_the_same_run(tmp_path, stra
     assert f"resume with: python -m gan_lab ckpt_path={last.resolve()}" in err
     stopped = torch.load(last, weights_only=True)["gan_lab"]
     assert 0 < stopped["iteration"] < 400
-    assert stopped["critic_steps"] == 2 * stopped["iteration"]  # saved between iterations
+    assert stopped["batches"] == 2 * stopped["iteration"]  # saved between iterations
     result = subprocess.run([sys.executable, "-m", "gan_lab", f"ckpt_path={last}"], cwd=tmp_path,
                             env=_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -21,6 +21,15 @@ def test_ddp_with_two_cpu_processes(tmp_path):
     assert ckpt["gan_lab"]["iteration"] == 4
 
 
+def test_ddp_runs_lazy_phases_and_augmentation(tmp_path):
+    from tests.test_karras_schemes import TINY_STYLEGAN2
+    result = run_cli("trainer=ddp", "trainer.accelerator=cpu", *TINY_STYLEGAN2, "iterations=4",
+                     "model.r1_every=2", "augment=ada", "hydra.run.dir=run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["gan_lab"]["iteration"] == 4 and ckpt["state_dict"]["pl_mean"] > 0
+
+
 def test_tensorboard_and_offline_wandb_loggers(tmp_path):
     cfg = make_cfg(tmp_path, *TINY_DCGAN, "logger=all", "iterations=2", "model.log_every=1",
                    "callbacks.samples.every=1", "logger.wandb.offline=true")

@@ -7,7 +7,7 @@ import csv
 import pytest
 import torch
 
-from gan_lab.train import build_module, run
+from gan_lab.train import STEP_BOUND, build_module, run
 from tests.conftest import TINY_DCGAN, TINY_TOY, make_cfg
 
 
@@ -95,8 +95,9 @@ def test_gradient_clipping_bounds_the_update_norm(tmp_path):
 def _fit(cfg, module):
     from hydra.utils import instantiate
     datamodule = instantiate(cfg.data)
-    trainer = instantiate(cfg.trainer, max_steps=cfg.iterations * module.optimizer_steps_per_iteration,
-                          logger=False, enable_checkpointing=False)
+    module.budget = cfg.iterations
+    trainer = instantiate(cfg.trainer, max_steps=STEP_BOUND, logger=False,
+                          enable_checkpointing=False)
     trainer.fit(module, datamodule=datamodule)
     return trainer
 
@@ -113,7 +114,7 @@ def test_bf16_mixed_precision_runs_on_cpu(tmp_path, loss):
 def test_lr_schedulers_step_once_per_generator_iteration(tmp_path):
     step_lr = "{_target_:torch.optim.lr_scheduler.StepLR,_partial_:true,step_size:2,gamma:0.5}"
     cfg = make_cfg(tmp_path, *TINY_DCGAN, "iterations=4", "model.n_critic=2",
-                   f"optim.scheduler_g={step_lr}", f"optim.scheduler_d={step_lr}")
+                   f"optim.schedulers.generator={step_lr}", f"optim.schedulers.discriminator={step_lr}")
     run(cfg)
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
     # 4 iterations (12 optimizer steps) = 4 scheduler steps = two halvings, for G and D alike.
@@ -124,7 +125,7 @@ def test_lr_schedulers_step_once_per_generator_iteration(tmp_path):
 
 def test_a_single_lr_scheduler_also_steps(tmp_path):
     step_lr = "{_target_:torch.optim.lr_scheduler.StepLR,_partial_:true,step_size:1,gamma:0.5}"
-    run(make_cfg(tmp_path, *TINY_DCGAN, "iterations=2", f"optim.scheduler_g={step_lr}"))
+    run(make_cfg(tmp_path, *TINY_DCGAN, "iterations=2", f"optim.schedulers.generator={step_lr}"))
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
     lr_g, lr_d = (state["param_groups"][0]["lr"] for state in ckpt["optimizer_states"])
     assert lr_g == pytest.approx(2e-4 * 0.25) and lr_d == pytest.approx(2e-4)

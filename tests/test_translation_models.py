@@ -21,14 +21,14 @@ def _pix2pix(**kwargs) -> Pix2Pix:
     torch.manual_seed(0)
     return Pix2Pix(UnetGenerator(3, 3, image_size=16, width=4),
                    PatchDiscriminator(6, width=4, n_layers=1),
-                   AdversarialLoss("nsgan"), optimizer_g=ADAM, optimizer_d=ADAM, **kwargs)
+                   AdversarialLoss("nsgan"), optimizers={"generator": ADAM, "discriminator": ADAM}, **kwargs)
 
 
 def _cyclegan(**kwargs) -> CycleGAN:
     torch.manual_seed(0)
     return CycleGAN(ResnetGenerator(3, 3, width=4, n_blocks=1), ResnetGenerator(3, 3, width=4, n_blocks=1),
                     PatchDiscriminator(3, width=4, n_layers=1), PatchDiscriminator(3, width=4, n_layers=1),
-                    AdversarialLoss("lsgan"), optimizer_g=ADAM, optimizer_d=ADAM, **kwargs)
+                    AdversarialLoss("lsgan"), optimizers={"generator": ADAM, "discriminator": ADAM}, **kwargs)
 
 
 def _batch(n: int = 2, size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,8 +55,8 @@ def test_pix2pix_generator_objective_is_cgan_plus_lambda_l1():
 def test_pix2pix_discriminator_judges_input_output_pairs_with_the_fake_of_the_g_step():
     module = _pix2pix()
     a, b = _batch()
-    module.generator_step((a, b))
-    fake = module._fake.clone()
+    module.prepare_batch((a, b))  # the batch's one forward pass: fake_B = G(A)
+    fake = module._fake.detach().clone()
     terms = module.discriminator_step((a, b))
     real_scores = module.discriminator["B"](torch.cat([a, b], 1))
     fake_scores = module.discriminator["B"](torch.cat([a, fake], 1))
@@ -96,7 +96,7 @@ def test_cyclegan_identity_loss_needs_equal_channels():
                       ResnetGenerator(3, 1, width=4, n_blocks=1),
                       PatchDiscriminator(1, width=4, n_layers=1),
                       PatchDiscriminator(3, width=4, n_layers=1),
-                      AdversarialLoss("lsgan"), optimizer_g=ADAM, optimizer_d=ADAM)
+                      AdversarialLoss("lsgan"), optimizers={"generator": ADAM, "discriminator": ADAM})
     a, b = torch.zeros(1, 1, 16, 16), torch.zeros(1, 3, 16, 16)
     with pytest.raises(ValueError, match="model.identity_weight"):
         module.generator_step((a, b))

@@ -16,7 +16,7 @@ from gan_lab.nets.patchgan import receptive_field
 from gan_lab.nets.resnet_translator import ResnetBlock
 
 NORM_TYPES = {"batch": nn.BatchNorm2d, "instance": nn.InstanceNorm2d}
-NORM_ERROR = "norm='bad': must be one of batch, instance, none"
+NORM_ERROR = "norm='bad': must be one of batch, instance, layer, none"
 
 
 @pytest.fixture(autouse=True)
@@ -64,8 +64,8 @@ def test_norm_layer_kinds():
 def test_norm_errors_name_key_and_choices():
     _one_line_error(lambda: norm_layer("bad", 4), NORM_ERROR)
     _one_line_error(lambda: conv_bias("bad"), NORM_ERROR)
-    msg = _one_line_error(lambda: norm_layer("layer", 4, key="model.generator.norm"), "layer")
-    assert msg.startswith("model.generator.norm='layer'")
+    msg = _one_line_error(lambda: norm_layer("group", 4, key="model.generator.norm"), "group")
+    assert msg.startswith("model.generator.norm='group'")
 
 
 @pytest.mark.parametrize(

@@ -89,7 +89,7 @@ def test_cyclegan_resume_restores_nets_pools_and_counters_exactly(tmp_path):
     # The lr schedule is fixed to the 6-iteration run in all three runs (by default it follows
     # `iterations`, which the first half sets to 3).
     common = [*TINY_CYCLEGAN, "callbacks.checkpoint.every_n_iterations=3",
-              "callbacks.samples=null", "optim.scheduler_g.iterations=6"]
+              "callbacks.samples=null", "optim.schedulers.generator.iterations=6"]
     train(tmp_path / "straight", *common, "iterations=6")
     train(tmp_path / "first_half", *common, "iterations=3")
     half = tmp_path / "first_half" / "checkpoints" / "last.ckpt"

@@ -45,7 +45,7 @@ class IterationProgress(ProgressBar):
             return
         interactive = sys.stderr.isatty()
         every = self.refresh_seconds if interactive else self.log_seconds
-        total = trainer.max_steps // pl_module.optimizer_steps_per_iteration
+        total = pl_module.budget
         self.bar = tqdm(total=total, initial=pl_module.iteration, desc="training", unit="it",
                         dynamic_ncols=True, smoothing=0.05, mininterval=every, file=sys.stderr,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "

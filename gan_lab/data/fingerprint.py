@@ -44,20 +44,22 @@ def _update_with_dataset(digest: Any, dataset: Dataset) -> None:
 
 
 def data_fingerprint(datamodule: Any) -> str:
-    """A 16-hex-digit digest of ``datamodule``'s training set and the shape it serves.
+    """A 16-hex-digit digest of ``datamodule``'s reference set (its training set, all of it when
+    ``subset`` trains on a part) and the shape it serves.
 
     Covers the datamodule class, ``sample_shape``, ``num_classes`` and the data (tensor bytes of
     a ``TensorDataset``; path, size and mtime of each file of a file-backed set).
     """
     datamodule.setup("fit")
     memo = getattr(datamodule, "_gan_lab_fingerprint", None)
-    if memo is not None and memo[0] is datamodule.train_set:
+    reference = getattr(datamodule, "reference_set", datamodule.train_set)
+    if memo is not None and memo[0] is reference:
         return memo[1]  # hashing 60,000 images takes a moment; the set does not change in a run
     digest = hashlib.blake2b(digest_size=8)
     kind = type(datamodule)
     shape = tuple(getattr(datamodule, "sample_shape", ()))
     classes = getattr(datamodule, "num_classes", 0)
     digest.update(f"{kind.__module__}.{kind.__qualname__}|{shape}|{classes}\n".encode())
-    _update_with_dataset(digest, datamodule.train_set)
-    datamodule._gan_lab_fingerprint = (datamodule.train_set, digest.hexdigest())
+    _update_with_dataset(digest, reference)
+    datamodule._gan_lab_fingerprint = (reference, digest.hexdigest())
     return digest.hexdigest()

@@ -21,6 +21,7 @@ file may be reported once per worker.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +30,7 @@ from typing import TypeVar
 
 import numpy as np
 import torch
+from omegaconf import ListConfig
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms import InterpolationMode
@@ -181,16 +183,26 @@ def _check_some_decode(path: str, files: Sequence[Path], mode: str, probes: int 
     )
 
 
+def image_sides(image_size: object) -> tuple[int, int]:
+    """(height, width) of ``data.image_size``: a side, or [height, width]; ValueError else."""
+    sides = [image_size] * 2 if not isinstance(image_size, Sequence | ListConfig) else list(image_size)
+    if len(sides) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in sides):
+        raise ValueError(f"data.image_size={image_size!r}: must be an integer >= 1 or "
+                         "[height, width] of such integers")
+    return sides[0], sides[1]
+
+
 class ImageFolderDataset(Dataset):
     """Decodes ``files[i]`` on access; items are ``(image,)`` or ``(image, label)``.
 
-    ``image`` is float32 ``(channels, image_size, image_size)`` in ``[-1, 1]``; ``label`` an int.
+    ``image`` is float32 ``(channels, height, width)`` in ``[-1, 1]``; ``label`` an int.
     A file that cannot be decoded is warned about once and replaced by the next decodable one
     (see the module docstring).
 
     Args:
         files: the image files, in a fixed order.
-        image_size: side of the square output.
+        image_size: side of the square output, or [height, width] (resized to cover, then
+            centre-cropped).
         channels: 3 (RGB) or 1 (grey-scale); every image is converted.
         labels: one class index per file, or None for unlabelled items.
         root: the folder the files came from (named in error messages).
@@ -199,7 +211,7 @@ class ImageFolderDataset(Dataset):
     def __init__(
         self,
         files: Sequence[Path],
-        image_size: int,
+        image_size: int | Sequence[int],
         channels: int,
         labels: Sequence[int] | None = None,
         root: Path | str | None = None,
@@ -208,6 +220,7 @@ class ImageFolderDataset(Dataset):
             raise ValueError(f"{len(labels)} labels for {len(files)} files")
         self.files = list(files)
         self.image_size = image_size
+        self.height, self.width = image_sides(image_size)
         self.channels = channels
         self.mode = "RGB" if channels == 3 else "L"
         self.labels = list(labels) if labels is not None else None
@@ -219,14 +232,18 @@ class ImageFolderDataset(Dataset):
 
     def _decode(self, path: Path) -> Image.Image:
         # JPEG only: decode at a reduced DCT scale that keeps both sides >= image_size.
-        return decode_image(path, self.mode, (self.image_size, self.image_size))
+        return decode_image(path, self.mode, (self.width, self.height))
 
     def _transform(self, image: Image.Image) -> torch.Tensor:
         pixels = TF.pil_to_tensor(image)  # uint8 (C, H, W)
-        pixels = TF.resize(
-            pixels, self.image_size, interpolation=InterpolationMode.BILINEAR, antialias=True
-        )  # shorter side -> image_size
-        pixels = TF.center_crop(pixels, [self.image_size, self.image_size])
+        if self.height == self.width:
+            size: int | list[int] = self.height  # shorter side -> image_size
+        else:  # the smallest scaling that covers height x width
+            scale = max(self.height / pixels.shape[1], self.width / pixels.shape[2])
+            size = [max(self.height, math.ceil(pixels.shape[1] * scale)),
+                    max(self.width, math.ceil(pixels.shape[2] * scale))]
+        pixels = TF.resize(pixels, size, interpolation=InterpolationMode.BILINEAR, antialias=True)
+        pixels = TF.center_crop(pixels, [self.height, self.width])
         return (pixels.to(torch.float32) / 127.5 - 1.0).clamp_(-1.0, 1.0).contiguous()
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor] | tuple[torch.Tensor, int]:
@@ -300,8 +317,7 @@ class ImageFolderDataModule(TrainSetDataModule):
             )
         if isinstance(channels, bool) or channels not in (1, 3):
             raise ValueError(f"data.channels={channels!r}: must be 1 (grayscale) or 3 (RGB)")
-        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
-            raise ValueError(f"data.image_size={image_size!r}: must be an integer >= 1")
+        height, width = image_sides(image_size)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"data.batch_size={batch_size!r}: must be an integer >= 1")
         exts = _normalise_extensions(extensions)
@@ -325,7 +341,7 @@ class ImageFolderDataModule(TrainSetDataModule):
         self.labels = bool(labels)
         self.extensions = exts
         self.files: list[Path] = files
-        self.sample_shape = (channels, image_size, image_size)
+        self.sample_shape = (channels, height, width)
 
         targets: list[int] | None = None
         if self.labels:

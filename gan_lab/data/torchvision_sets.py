@@ -31,7 +31,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from torch.utils.data import TensorDataset
+from torch.utils.data import Subset, TensorDataset
 from torchvision.transforms.v2 import functional as TF
 
 from gan_lab.data.train_set import TrainSetDataModule
@@ -121,6 +121,8 @@ class StandardImageDataModule(TrainSetDataModule):
         num_workers: loader worker processes.
         split: ``"train"`` or ``"test"``: which part of the data set to train on.
         download: when the files are not found, download them with torchvision.
+        subset: train on this many images only, drawn at random (seed 0, whatever the run's
+            seed, so every run of a limited-data study sees the same images); None: all.
     """
 
     title: ClassVar[str]  # the name in messages, e.g. "MNIST"
@@ -143,8 +145,13 @@ class StandardImageDataModule(TrainSetDataModule):
         num_workers: int = 0,
         split: str = "train",
         download: bool = True,
+        subset: int | None = None,
     ) -> None:
         super().__init__(batch_size=batch_size, seed=seed, num_workers=num_workers)
+        if subset is not None and (isinstance(subset, bool) or not isinstance(subset, int)
+                                   or subset < 1):
+            raise ValueError(f"data.subset={subset!r}: must be null or an integer >= 1")
+        self.subset = subset
         image_size = self.native_size if image_size is None else image_size
         channels = next(iter(self.allowed_channels)) if channels is None else channels
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
@@ -247,8 +254,17 @@ class StandardImageDataModule(TrainSetDataModule):
             )
         if len(labels) and not 0 <= int(np.min(labels)) <= int(np.max(labels)) <= 9:
             raise ValueError(f"{self.files[-1]}: labels outside 0..9")
-        self._check_batch_size(len(pixels))
-        return to_image_dataset(pixels, labels, self.image_size, self.channels)
+        full = to_image_dataset(pixels, labels, self.image_size, self.channels)
+        if self.subset is None:
+            self._check_batch_size(len(pixels))
+            return full
+        if self.subset > len(pixels):
+            raise ValueError(f"data.subset={self.subset}: the {self.split} split has only "
+                             f"{len(pixels)} images")
+        self._check_batch_size(self.subset)
+        self._reference_set = full
+        keep = np.sort(np.random.default_rng(0).permutation(len(pixels))[:self.subset])
+        return Subset(full, keep.tolist())
 
 
 # -- IDX files (MNIST, Fashion-MNIST) --------------------------------------------------------

@@ -13,7 +13,13 @@ class TrainSetDataModule(pl.LightningDataModule):
 
     The loader shuffles with its own seeded sampler and drops the incomplete final batch, so
     a checkpoint resumes on exactly the batches an uninterrupted run would have seen.
+
+    ``batch_kind`` names what a batch holds, for the schemes' ``check_data``: "samples" are
+    ``(x[, y])`` (images or points, labels when the set has classes); "two domains" are the
+    ``(a, b)`` images of a translation set.
     """
+
+    batch_kind = "samples"
 
     def __init__(self, batch_size: int, seed: int = 0, num_workers: int = 0) -> None:
         super().__init__()
@@ -21,6 +27,7 @@ class TrainSetDataModule(pl.LightningDataModule):
         self.seed = seed
         self.num_workers = num_workers
         self.train_set: Dataset | None = None
+        self._reference_set: Dataset | None = None
 
     def build_train_set(self) -> Dataset:
         raise NotImplementedError
@@ -28,6 +35,14 @@ class TrainSetDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
             self.train_set = self.build_train_set()
+
+    @property
+    def reference_set(self) -> Dataset:
+        """The real images evaluation compares with and its feature classifier learns from: the
+        training set, or all of it when ``subset`` trains on a part (limited-data studies score
+        against the whole distribution)."""
+        self.setup("fit")
+        return self.train_set if self._reference_set is None else self._reference_set
 
     def train_dataloader(self):
         self.setup("fit")

@@ -54,6 +54,8 @@ class AdversarialLoss:
             ``gamma / 2 * E||grad D(x)||^2``; 0 disables it.
         weight_clip: clip every discriminator parameter to ``[-c, c]`` after each
             discriminator step (Arjovsky et al. 2017); ``None`` disables it.
+        drift: epsilon of ProGAN's drift term epsilon * E[D(x)^2] on real scores, which keeps
+            a Wasserstein critic's output near 0 (Karras et al. 2018, appendix A.1: 0.001).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class AdversarialLoss:
         gp_center: float = 1.0,
         r1_gamma: float = 0.0,
         weight_clip: float | None = None,
+        drift: float = 0.0,
     ) -> None:
         if not isinstance(objective, str) or objective not in OBJECTIVES:
             allowed = ", ".join(sorted(OBJECTIVES))
@@ -78,13 +81,14 @@ class AdversarialLoss:
         self.weight_clip: float | None = _number(
             "weight_clip", weight_clip, allow_zero=False, allow_none=True
         )
+        self.drift: float = _number("drift", drift, allow_zero=True)
         self._d_loss, self._g_loss = OBJECTIVES[objective]
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(objective={self.objective!r}, gp_weight={self.gp_weight}, "
             f"gp_center={self.gp_center}, r1_gamma={self.r1_gamma}, "
-            f"weight_clip={self.weight_clip})"
+            f"weight_clip={self.weight_clip}, drift={self.drift})"
         )
 
     def discriminator_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
@@ -95,13 +99,19 @@ class AdversarialLoss:
         """Objective's generator loss from raw scores on generated samples."""
         return self._g_loss(fake_scores)
 
-    def penalties(self, critic: Critic, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+    def penalties(self, critic: Critic, real: Tensor, fake: Tensor,
+                  real_scores: Tensor | None = None) -> dict[str, Tensor]:
         """Already-weighted regulariser terms to add to the discriminator loss.
 
-        Keys: ``"gp"`` (``gp_weight * gradient_penalty``) when ``gp_weight > 0`` and ``"r1"``
-        (``r1_gamma / 2 * r1_penalty``) when ``r1_gamma > 0``; empty when neither is enabled.
+        Keys: ``"gp"`` (``gp_weight * gradient_penalty``) when ``gp_weight > 0``, ``"r1"``
+        (``r1_gamma / 2 * r1_penalty``) when ``r1_gamma > 0`` and ``"drift"``
+        (``drift * E[D(x)^2]`` on ``real_scores``) when ``drift > 0``; empty when none is on.
         """
         terms: dict[str, Tensor] = {}
+        if self.drift > 0:
+            if real_scores is None:
+                raise ValueError("loss.drift needs the real scores: pass real_scores=")
+            terms["drift"] = self.drift * real_scores.float().square().mean()
         if self.gp_weight > 0:
             terms["gp"] = self.gp_weight * gradient_penalty(
                 critic, real, fake, center=self.gp_center
@@ -109,6 +119,29 @@ class AdversarialLoss:
         if self.r1_gamma > 0:
             terms["r1"] = 0.5 * self.r1_gamma * r1_penalty(critic, real)
         return terms
+
+    @property
+    def penalizes_input_gradients(self) -> bool:
+        """Whether a penalty differentiates D's scores w.r.t. its inputs (WGAN-GP, R1)."""
+        return self.gp_weight > 0 or self.r1_gamma > 0
+
+    def check_critic(self, critic: nn.Module, name: str = "the discriminator") -> None:
+        """ValueError when a penalty meets batch norm in the critic.
+
+        The penalties differentiate the sum of the batch's scores, which gives each sample's
+        own gradient only if no layer mixes the samples of a batch; batch norm in training mode
+        does (at 32 px, width 32, batch 64 the DCGAN critic's GP was 13 % off, R1 7 %).
+        """
+        if not self.penalizes_input_gradients:
+            return
+        mixing = [type(m).__name__ for m in critic.modules()
+                  if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if mixing:
+            raise ValueError(
+                f"{name} has {mixing[0]}, which mixes the samples of a batch, so the penalty of "
+                f"loss={self.objective} (gp_weight={self.gp_weight}, r1_gamma={self.r1_gamma}) "
+                "would not be each sample's; use a critic without batch norm (norm=layer, the "
+                "default with penalties, or norm=none)")
 
     def after_discriminator_step(self, discriminator: nn.Module) -> None:
         """Clip the discriminator's weights when ``weight_clip`` is set; otherwise do nothing."""

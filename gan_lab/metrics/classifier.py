@@ -146,7 +146,7 @@ class ClassifierExtractor(FeatureExtractor):
     def train(self, datamodule: Any, classes: int) -> tuple[DomainClassifier, float]:
         """A freshly trained classifier and its accuracy on the held-out part."""
         s = self.settings
-        dataset = datamodule.train_set
+        dataset = datamodule.reference_set
         train_idx, held_idx = _split(len(dataset), s["holdout"], s["seed"])
         torch.manual_seed(s["seed"])
         net = DomainClassifier(datamodule.sample_shape[0], classes, s["width"]).to(self.device)

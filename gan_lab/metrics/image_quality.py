@@ -117,7 +117,7 @@ def real_features(extractor: FeatureExtractor, datamodule: Any, num_images: int,
     if path.is_file():
         stored = torch.load(path, map_location="cpu", weights_only=True)
         return stored["features"], stored["logits"]
-    dataset = datamodule.train_set
+    dataset = datamodule.reference_set
     count = min(num_images, len(dataset))
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:count]
     features, logits = [], []

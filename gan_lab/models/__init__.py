@@ -4,17 +4,24 @@ from gan_lab.models.base import AdversarialModule, NonFiniteLossError
 from gan_lab.models.cyclegan import CycleGAN
 from gan_lab.models.gan import GAN
 from gan_lab.models.image_pool import ImagePool
+from gan_lab.models.phases import Phase
 from gan_lab.models.pix2pix import Pix2Pix
+from gan_lab.models.progressive import GrowthSchedule, ProgressiveGAN
 from gan_lab.models.schedules import constant_then_linear
+from gan_lab.models.stylegan2 import StyleGAN2
 from gan_lab.models.translator import Translator
 
 __all__ = [
     "GAN",
     "AdversarialModule",
     "CycleGAN",
+    "GrowthSchedule",
     "ImagePool",
     "NonFiniteLossError",
+    "Phase",
     "Pix2Pix",
+    "ProgressiveGAN",
+    "StyleGAN2",
     "Translator",
     "constant_then_linear",
 ]

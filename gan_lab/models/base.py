@@ -1,20 +1,23 @@
 """The training machinery every adversarial scheme shares.
 
-`AdversarialModule` owns what is the same for every GAN variant: the alternating
-discriminator/generator updates under manual optimization, the single user-facing step
-counter (generator iterations), generator-only EMA, gradient clipping that is correct under
-mixed precision, learning-rate schedulers, the non-finite-loss guard, exact-resume state
-(counters, RNG) and logging driven by the loss names a step returns.
+`AdversarialModule` owns what is the same for every GAN variant: named optimizer groups, the
+phases of one iteration run under manual optimization (stylegan2-ada's Gmain / Greg / Dmain /
+Dreg, gan_lab.models.phases), the one user-facing counter (generator iterations) and the budget
+in it, the one entry point to every discriminator (where augmentation applies), generator-only
+EMA, gradient clipping that is correct under mixed precision, learning-rate schedulers, the
+non-finite-loss guard, exact-resume state (counters, RNG) and logging driven by the loss names a
+phase returns.
 
-A training scheme subclasses it and writes two methods, `discriminator_step` and
-`generator_step`, each returning a dict of named loss terms; the names drive logging with
-no further code (as in junyanz/pytorch-CycleGAN-and-pix2pix).
+A scheme subclasses it and declares ``optimizer_groups()`` (name -> parameters) and
+``phases()`` (the steps of one iteration); for sampling and checks it writes
+``visual_inputs`` / ``visuals`` (gan_lab.visuals) and ``check_data``. Everything a phase
+returns is logged under its name (as the loss-name lists of junyanz/pytorch-CycleGAN-and-pix2pix).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,10 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from gan_lab.augment import NoAugment
+from gan_lab.models.phases import Phase, lazy_ratio, rescale_for_lazy_phases
+from gan_lab.visuals import Visual
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
@@ -32,27 +39,27 @@ class NonFiniteLossError(RuntimeError):
 
 
 class AdversarialModule(pl.LightningModule):
-    """Alternating D/G training with manual optimization.
+    """Named optimizers, phases, one iteration counter; subclasses write the scheme.
 
-    One *iteration* is ``n_critic`` discriminator updates (one real batch each, as in
-    Arjovsky et al. 2017, Alg. 1) followed by one generator update. ``self.iteration`` counts
-    generator iterations; it is the one counter for the training budget, logging, checkpoint
-    cadence, EMA and the evaluation schedule (train.py maps it to Lightning's ``global_step``,
-    which advances ``n_critic + 1`` per iteration).
+    One *iteration* reads ``n_critic`` batches: the critic phases run on each (``n_critic``
+    discriminator updates, one real batch each, Arjovsky et al. 2017, Alg. 1) and the other
+    phases on the last, in the order ``phases()`` lists them. ``self.iteration`` counts
+    iterations; it is the one counter for the budget (``budget``, set by train.py; the module
+    stops the trainer when it is reached), logging, checkpoint cadence, EMA, schedules and the
+    evaluation schedule. Lightning's ``global_step`` (one per optimizer step) is not used.
+
+    Args:
+        optimizers: group name -> factory (params -> optimizer), one per optimizer group.
+        schedulers: group name -> factory (optimizer -> scheduler), stepped once per iteration.
+        augment: a gan_lab.augment module applied by :meth:`discriminate` to every input of a
+            discriminator (DiffAugment, ADA); None for none.
     """
-
-    # Update order. False: n_critic D updates, then G (Goodfellow et al. 2014, Alg. 1). True: G
-    # first, then a D update on the same batch judging the fakes G's step just made (the order
-    # of the pix2pix and CycleGAN reference code), then n_critic - 1 more D updates on the
-    # next batches, whose fakes the scheme makes itself.
-    generator_first: bool = False
 
     def __init__(
         self,
-        optimizer_g: OptimizerFactory,
-        optimizer_d: OptimizerFactory,
-        scheduler_g: SchedulerFactory | None = None,
-        scheduler_d: SchedulerFactory | None = None,
+        optimizers: Mapping[str, OptimizerFactory],
+        schedulers: Mapping[str, SchedulerFactory | None] | None = None,
+        augment: nn.Module | None = None,
         n_critic: int = 1,
         ema_decay: float | None = None,
         ema_start: int = 0,
@@ -67,18 +74,19 @@ class AdversarialModule(pl.LightningModule):
         if clip_grad_norm is not None and float(clip_grad_norm) <= 0:
             raise ValueError(f"model.clip_grad_norm={clip_grad_norm} must be > 0 or null")
         self.automatic_optimization = False
-        self.optimizer_g_factory = optimizer_g
-        self.optimizer_d_factory = optimizer_d
-        self.scheduler_g_factory = scheduler_g
-        self.scheduler_d_factory = scheduler_d
+        self.optimizer_factories = dict(optimizers)
+        self.scheduler_factories = {k: v for k, v in (schedulers or {}).items() if v is not None}
+        self.augment = augment if augment is not None else NoAugment()
         self.n_critic = int(n_critic)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.ema_start = int(ema_start)
         self.clip_grad_norm = None if clip_grad_norm is None else float(clip_grad_norm)
         self.log_every = max(1, int(log_every))
-        # Counters. `iteration` is the user-facing one; `critic_steps` places the G update.
+        # Counters. `iteration` is the user-facing one; `batches` places a batch in its iteration.
         self.iteration = 0
-        self.critic_steps = 0
+        self.batches = 0
+        # The training budget in iterations (train.py sets it from `iterations`).
+        self.budget: int | None = None
         self.generator_ema: AveragedModel | None = None
         # The resolved run config, stored in checkpoints so that a checkpoint alone can
         # rebuild its nets (set by train.py; a plain dict).
@@ -87,6 +95,7 @@ class AdversarialModule(pl.LightningModule):
         self._counts: dict[str, int] = {}
         self._nonfinite = torch.zeros((), dtype=torch.bool)
         self._rng_to_restore: dict | None = None
+        self.loop_optimizers: dict[str, Any] | None = None
         # The latest logged losses, for the progress bar (set at every log point).
         self.progress_metrics: dict[str, float] = {}
         # Why training stopped early ("SIGINT", "SIGTERM", ...), set by the interruption
@@ -94,17 +103,46 @@ class AdversarialModule(pl.LightningModule):
         self.stop_reason: str | None = None
 
     # ----------------------------------------------------------------- subclass API
-    def discriminator_step(self, batch: Any) -> dict[str, Tensor]:
-        """Compute D's loss on one batch; return named terms, the total under "loss/d"."""
+    def optimizer_groups(self) -> dict[str, Iterable[nn.Parameter]]:
+        """Optimizer group name -> the parameters it trains, in a fixed order."""
         raise NotImplementedError
 
-    def generator_step(self, batch: Any) -> dict[str, Tensor]:
-        """Compute G's loss; return named terms, the total under "loss/g"."""
+    def phases(self) -> list[Phase]:
+        """The optimizer steps of one iteration, in the order they run."""
         raise NotImplementedError
 
-    def after_discriminator_update(self) -> None:
-        """Hook after each D optimizer step (e.g. weight clipping)."""
+    def prepare_batch(self, batch: Any) -> None:
+        """Hook before a batch's phases (e.g. one generator forward that several phases share)."""
 
+    def check_data(self, datamodule: pl.LightningDataModule) -> None:
+        """ValueError (one line) unless the data fits this scheme; called before training."""
+
+    def visual_inputs(self, datamodule: pl.LightningDataModule, count: int, nrow: int,
+                      generator: torch.Generator) -> Any:
+        """The fixed inputs (about ``count`` codes or test images, ``nrow`` to a row, drawn with
+        ``generator``) the sample callback renders each time."""
+        raise NotImplementedError
+
+    def visuals(self, inputs: Any) -> dict[str, Visual]:
+        """Named visuals of what the scheme makes from ``inputs`` (gan_lab.visuals)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- the D entry point
+    def discriminate(self, x: Tensor, *args: Any, net: nn.Module | None = None,
+                     **kwargs: Any) -> Tensor:
+        """Every discriminator call goes through here: ``net(augment(x), ...)``.
+
+        ``net`` defaults to ``self.discriminator``. The augmentation (DiffAugment, ADA) is the
+        same differentiable map for real and fake inputs, and for the penalties' inputs.
+        """
+        net = self.discriminator if net is None else net
+        return net(self.augment(x), *args, **kwargs)
+
+    def observe_real_scores(self, scores: Tensor) -> None:
+        """Tell the augmentation D's scores on (augmented) reals (ADA's overfitting signal)."""
+        self.augment.observe(scores.detach())
+
+    # ----------------------------------------------------------------- EMA
     def init_generator_ema(self, generator: nn.Module) -> None:
         """Keep an exponential moving average of `generator` only (Karras et al. 2018, sec. 4).
 
@@ -119,40 +157,64 @@ class AdversarialModule(pl.LightningModule):
         # Frozen: no gradients, and DDP leaves it out of the all-reduce.
         self.generator_ema.requires_grad_(False)
 
-    @property
-    def optimizer_steps_per_iteration(self) -> int:
-        """Lightning's global_step advance per generator iteration (n_critic D steps + 1 G step)."""
-        return self.n_critic + 1
-
-    @property
-    def at_iteration_boundary(self) -> bool:
-        """True between iterations: the last batch completed one (every update of it done).
-
-        Checkpoints taken here resume exactly. In both update orders an iteration ends with
-        the critic step that makes ``critic_steps`` a multiple of ``n_critic``.
-        """
-        return self.critic_steps % self.n_critic == 0
-
     def ema_ready(self) -> bool:
         return self.generator_ema is not None and int(self.generator_ema.n_averaged) > 0
 
-    # ----------------------------------------------------------------- optimizers
-    def discriminator_parameters(self) -> Iterable[nn.Parameter]:
-        return self.discriminator.parameters()
+    @property
+    def at_iteration_boundary(self) -> bool:
+        """True between iterations: the last batch completed one (every phase of it done).
 
-    def generator_parameters(self) -> Iterable[nn.Parameter]:
-        return self.generator.parameters()
+        Checkpoints taken here resume exactly.
+        """
+        return self.batches % self.n_critic == 0
+
+    # ----------------------------------------------------------------- optimizers
+    @property
+    def phase_list(self) -> list[Phase]:
+        # Built on each use, not cached: cached bound methods would still point at the original
+        # after a deepcopy of the module.
+        return list(self.phases())
+
+    def check_optimizers(self) -> None:
+        """ValueError (one line) unless ``optim`` has one optimizer per group and every phase
+        steps one of them; train.py calls it before training."""
+        groups = self.optimizer_groups()
+        missing = [name for name in groups if name not in self.optimizer_factories]
+        if missing:
+            raise ValueError(
+                f"optim has no optimizer for {', '.join(missing)}; this scheme trains the groups "
+                f"{', '.join(groups)} (optim.<group>: a partial torch.optim class)")
+        unused = [name for name in self.optimizer_factories if name not in groups]
+        if unused:
+            raise ValueError(f"optim.{unused[0]}: this scheme has no such optimizer group "
+                             f"(it has {', '.join(groups)})")
+        unknown = [p.optimizer for p in self.phase_list if p.optimizer not in groups]
+        if unknown:
+            raise ValueError(f"a phase steps optimizer {unknown[0]!r}, not one of {list(groups)}")
 
     def configure_optimizers(self):
-        opt_g = self.optimizer_g_factory(self.generator_parameters())
-        opt_d = self.optimizer_d_factory(self.discriminator_parameters())
-        schedulers = [
-            factory(opt)
-            for factory, opt in ((self.scheduler_g_factory, opt_g), (self.scheduler_d_factory, opt_d))
-            if factory is not None
-        ]
-        # Schedulers are stepped by hand once per generator iteration (manual optimization).
-        return [opt_g, opt_d], schedulers
+        self.check_optimizers()
+        groups = self.optimizer_groups()
+        self._group_names = list(groups)
+        optimizers = []
+        for name, params in groups.items():
+            optimizer = self.optimizer_factories[name](params)
+            rescale_for_lazy_phases(optimizer, lazy_ratio(self.phase_list, name))
+            optimizers.append(optimizer)
+        schedulers = [self.scheduler_factories[name](opt)
+                      for name, opt in zip(groups, optimizers, strict=True)
+                      if name in self.scheduler_factories]
+        # Schedulers are stepped by hand once per iteration (manual optimization).
+        return optimizers, schedulers
+
+    def named_optimizers(self) -> dict[str, Any]:
+        """Group name -> optimizer (Lightning's wrappers, or those of a loop run without
+        Lightning, which sets ``loop_optimizers``: benchmarks/plain_loop.py)."""
+        if self.loop_optimizers is not None:
+            return self.loop_optimizers
+        optimizers = self.optimizers()
+        optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
+        return dict(zip(self._group_names, optimizers, strict=True))
 
     def _update(self, optimizer, loss: Tensor) -> None:
         # Non-finite losses are collected without a device sync and checked at log points and
@@ -188,47 +250,46 @@ class AdversarialModule(pl.LightningModule):
             _set_rng_state(self._rng_to_restore)
             self._rng_to_restore = None
             self._decorrelate_ranks()
-        opt_g, opt_d = self.optimizers()
-        if self.generator_first:
-            # pix2pix/CycleGAN order: G's forward serves both updates on the same batch.
-            if self.critic_steps % self.n_critic:
-                self._accumulate(self._discriminator_update(opt_d, batch))
-                return
-            terms = self._generator_update(opt_g, batch)
-            terms.update(self._discriminator_update(opt_d, batch))
-            self._end_iteration(terms)
-            return
-        terms = self._discriminator_update(opt_d, batch)
-        if self.critic_steps % self.n_critic:
-            self._accumulate(terms)
-            return
-        terms.update(self._generator_update(opt_g, batch))
-        self._end_iteration(terms)
+        optimizers = self.named_optimizers()
+        last_batch = (self.batches + 1) % self.n_critic == 0
+        self.prepare_batch(batch)
+        terms: dict[str, Tensor] = {}
+        for phase in self.phase_list:
+            if phase.due(self.iteration, last_batch):
+                terms.update(self._run_phase(phase, optimizers[phase.optimizer], batch))
+        self.batches += 1
+        self._accumulate(terms)
+        if last_batch:
+            self._end_iteration()
 
-    def _discriminator_update(self, opt_d, batch: Any) -> dict[str, Tensor]:
-        with self.toggled_optimizer(opt_d):
-            terms = self.discriminator_step(batch)
-            self._update(opt_d, terms["loss/d"])
-        self.after_discriminator_update()
-        self.critic_steps += 1
+    def _run_phase(self, phase: Phase, optimizer, batch: Any) -> dict[str, Tensor]:
+        with self.toggled_optimizer(optimizer):
+            terms = phase.step(batch)
+            total = terms[phase.total]
+            self._update(optimizer, total * phase.gain if phase.gain != 1.0 else total)
+        if phase.after is not None:
+            phase.after()
         return terms
 
-    def _generator_update(self, opt_g, batch: Any) -> dict[str, Tensor]:
-        with self.toggled_optimizer(opt_g):
-            terms = self.generator_step(batch)
-            self._update(opt_g, terms["loss/g"])
-        return terms
-
-    def _end_iteration(self, terms: dict[str, Tensor]) -> None:
+    def _end_iteration(self) -> None:
         self.iteration += 1
         if self.generator_ema is not None and self.iteration > self.ema_start:
-            self.generator_ema.update_parameters(self.generator)
+            self.update_ema()
         schedulers = self.lr_schedulers() or []  # Lightning: None, one scheduler, or a list
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
             scheduler.step()
-        self._accumulate(terms)
         if self.iteration % self.log_every == 0:
             self._flush_logs()
+        if self.budget is not None and self.iteration >= self.budget:
+            self.trainer.should_stop = True
+
+    def update_ema(self) -> None:
+        """One EMA step with the constant ``ema_decay`` (schemes with a ramp override it)."""
+        self.generator_ema.update_parameters(self.ema_source())
+
+    def ema_source(self) -> nn.Module:
+        """The net the EMA follows (the generator; schemes with other names override)."""
+        return self.generator
 
     def _accumulate(self, terms: dict[str, Tensor]) -> None:
         # Detached device tensors: no host sync on the hot path.
@@ -243,7 +304,9 @@ class AdversarialModule(pl.LightningModule):
         if not self._sums:
             return
         metrics = {name: float(total) / self._counts[name] for name, total in self._sums.items()}
-        metrics["lr/g"] = self.optimizers()[0].param_groups[0]["lr"]
+        for name, optimizer in self.named_optimizers().items():
+            metrics[f"lr/{name}"] = optimizer.param_groups[0]["lr"]
+        metrics.update(self.augment.metrics())
         self._sums, self._counts = {}, {}
         self.log_metrics(metrics)
         self.progress_metrics = {k: metrics[k] for k in ("loss/d", "loss/g") if k in metrics}
@@ -269,19 +332,28 @@ class AdversarialModule(pl.LightningModule):
         self._flush_logs()
 
     # ----------------------------------------------------------------- checkpoints
+    # The integer counters a checkpoint holds besides the weights; a scheme with a stage
+    # schedule adds its own (ProGAN's images shown), so a resume continues mid-stage.
+    counters: tuple[str, ...] = ("iteration", "batches")
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         self.check_finite()  # raising here aborts the save; the previous file stays intact
         checkpoint["gan_lab"] = {
-            "iteration": self.iteration,
-            "critic_steps": self.critic_steps,
+            **{name: int(getattr(self, name)) for name in self.counters},
             "rng": _get_rng_state(),
             "config": self.run_config,
         }
 
+    def restore_counters(self, state: dict) -> None:
+        """The counters from a checkpoint's ``gan_lab`` entry (also for sampling commands)."""
+        # "critic_steps": the name of "batches" in checkpoints written before the phases.
+        state = {"batches": state.get("critic_steps", 0), **state}
+        for name in self.counters:
+            setattr(self, name, int(state.get(name, 0)))
+
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("gan_lab", {})
-        self.iteration = int(state.get("iteration", 0))
-        self.critic_steps = int(state.get("critic_steps", 0))
+        self.restore_counters(state)
         # Restored at the first training step, after Lightning has finished its own setup,
         # so nothing between loading and training consumes the restored random streams.
         self._rng_to_restore = state.get("rng")

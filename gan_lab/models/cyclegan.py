@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.image_pool import ImagePool
+from gan_lab.models.phases import Phase
 from gan_lab.models.translator import Translator
 
 
@@ -31,6 +32,10 @@ class CycleGAN(Translator):
     E[(D(G(x)) - 1)^2]; ``adversarial_weight`` scales G's adversarial terms (the cyclegan
     config sets 2 so the balance against lambda is the paper's). The paper halves D's objective;
     a constant factor on D's whole loss does not change Adam's updates, so it is left out.
+
+    Update order, as the reference code's ``optimize_parameters``: the generators' step (the
+    discriminators frozen), then the discriminators' step on the fakes that step made (drawn
+    through the pools).
 
     Batches are ``(a, b)``: unpaired images of the two domains (paired data works too).
     """
@@ -56,6 +61,10 @@ class CycleGAN(Translator):
         self.pools = nn.ModuleDict({"A": ImagePool(pool_size), "B": ImagePool(pool_size)})
         self._fakes: dict[str, Tensor] = {}
 
+    def phases(self) -> list[Phase]:
+        return [Phase("Gmain", "generator", self.generator_step, "loss/g"),
+                self.discriminator_phase()]
+
     def generator_step(self, batch: Any) -> dict[str, Tensor]:
         real_a, real_b = batch[0], batch[1]
         g, f = self.generator["AtoB"], self.generator["BtoA"]
@@ -63,8 +72,8 @@ class CycleGAN(Translator):
         rec_a, rec_b = f(fake_b), g(fake_a)
         self._fakes = {"A": fake_a.detach(), "B": fake_b.detach()}
         terms = {
-            "loss/g_adv_AtoB": self.loss.generator_loss(self.discriminator["B"](fake_b)),
-            "loss/g_adv_BtoA": self.loss.generator_loss(self.discriminator["A"](fake_a)),
+            "loss/g_adv_AtoB": self.loss.generator_loss(self.judge("B", fake_b)),
+            "loss/g_adv_BtoA": self.loss.generator_loss(self.judge("A", fake_a)),
             "loss/cycle_A": (rec_a - real_a).abs().mean(),
             "loss/cycle_B": (rec_b - real_b).abs().mean(),
         }
@@ -94,7 +103,7 @@ class CycleGAN(Translator):
         return terms
 
     @torch.no_grad()
-    def visuals(self, real_a: Tensor, real_b: Tensor) -> dict[str, Tensor]:
+    def rows(self, real_a: Tensor, real_b: Tensor) -> dict[str, Tensor]:
         fake_b, fake_a = self.translate(real_a, "AtoB"), self.translate(real_b, "BtoA")
         return {"real_A": real_a, "fake_B": fake_b, "rec_A": self.translate(fake_b, "BtoA"),
                 "real_B": real_b, "fake_A": fake_a, "rec_B": self.translate(fake_a, "AtoB")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -9,7 +10,10 @@ from torch import Tensor, nn
 
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.base import AdversarialModule
+from gan_lab.models.phases import Phase
+from gan_lab.models.styles import is_style_generator, to_w_plus, truncate
 from gan_lab.nets.packing import pack
+from gan_lab.visuals import Visual
 
 
 class GAN(AdversarialModule):
@@ -48,6 +52,7 @@ class GAN(AdversarialModule):
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
+        loss.check_critic(discriminator)
         self.latent_dim = int(latent_dim)
         self.packing = int(packing)
         self.init_generator_ema(generator)
@@ -58,43 +63,94 @@ class GAN(AdversarialModule):
             return torch.randn(n, self.latent_dim, generator=generator).to(self.device)
         return torch.randn(n, self.latent_dim, device=self.device)
 
-    def _labels(self, batch: Any) -> Tensor | None:
-        return batch[1] if self.num_classes else None
+    # ----------------------------------------------------------------- training
+    def optimizer_groups(self) -> dict[str, Any]:
+        return {"generator": self.generator.parameters(),
+                "discriminator": self.discriminator.parameters()}
 
-    def _pack_labels(self, labels: Tensor | None) -> Tensor | None:
-        return None if labels is None else pack(labels[:, None], self.packing)
+    def phases(self) -> list[Phase]:
+        """Goodfellow et al. 2014, Alg. 1: n_critic D steps, then one G step."""
+        return [
+            Phase("Dmain", "discriminator", self.discriminator_step, "loss/d", critic=True,
+                  after=lambda: self.loss.after_discriminator_step(self.discriminator)),
+            Phase("Gmain", "generator", self.generator_step, "loss/g"),
+        ]
 
+    # ----------------------------------------------------------------- hooks of variants
+    def real_samples(self, batch: Any) -> tuple[Tensor, Tensor | None]:
+        """The real samples D sees and their labels (None when unconditional)."""
+        return batch[0], batch[1] if self.num_classes else None
+
+    def generate(self, noise: Tensor, labels: Tensor | None, net: nn.Module | None = None,
+                 **options: Any) -> Tensor:
+        """G's samples for ``noise`` (the training generator unless ``net`` is given)."""
+        if options:
+            raise ValueError(f"this generator takes no sampling options ({', '.join(options)}); "
+                             "truncation in W, latent spaces and mixing need a style generator")
+        return (self.generator if net is None else net)(noise, labels)
+
+    def critic(self, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
+        """D's scores for packed inputs with these labels, through the one D entry point."""
+        packed = None if labels is None else pack(labels[:, None], self.packing)
+        return lambda x: self.discriminate(x, packed)
+
+    # ----------------------------------------------------------------- phases
     def discriminator_step(self, batch: Any) -> dict[str, Tensor]:
-        real, labels = batch[0], self._labels(batch)
-        fake = self.generator(self.noise(real.shape[0]), labels).detach()
+        real, labels = self.real_samples(batch)
+        fake = self.generate(self.noise(real.shape[0]), labels).detach()
         real, fake = pack(real, self.packing), pack(fake, self.packing)
-        packed_labels = self._pack_labels(labels)
-
-        def critic(x: Tensor) -> Tensor:
-            return self.discriminator(x, packed_labels)
-
+        critic = self.critic(labels)
         real_scores, fake_scores = critic(real), critic(fake)
+        self.observe_real_scores(real_scores)
         adversarial = self.loss.discriminator_loss(real_scores, fake_scores)
-        penalties = self.loss.penalties(critic, real, fake)
+        penalties = self.loss.penalties(critic, real, fake, real_scores=real_scores)
         terms = {f"loss/d_{name}": value for name, value in penalties.items()}
         terms["loss/d"] = adversarial + sum(penalties.values())
         terms["score/real"] = real_scores.mean()
         terms["score/fake"] = fake_scores.mean()
         return terms
 
-    def after_discriminator_update(self) -> None:
-        self.loss.after_discriminator_step(self.discriminator)
-
     def generator_step(self, batch: Any) -> dict[str, Tensor]:
-        labels = self._labels(batch)
-        fake = pack(self.generator(self.noise(batch[0].shape[0]), labels), self.packing)
-        scores = self.discriminator(fake, self._pack_labels(labels))
-        return {"loss/g": self.loss.generator_loss(scores)}
+        real, labels = self.real_samples(batch)
+        fake = pack(self.generate(self.noise(real.shape[0]), labels), self.packing)
+        return {"loss/g": self.loss.generator_loss(self.critic(labels)(fake))}
+
+    # ----------------------------------------------------------------- data and visuals
+    def check_data(self, datamodule) -> None:
+        """The data must be single samples (with this many classes) shaped like G's output."""
+        if getattr(datamodule, "batch_kind", "samples") != "samples":
+            raise ValueError(
+                f"data: a {datamodule.batch_kind} set, but {type(self).__name__} generates single "
+                "samples; two-domain translation sets are for model=pix2pix or model=cyclegan")
+        data_classes = getattr(datamodule, "num_classes", 0)
+        if self.num_classes and self.num_classes != data_classes:
+            raise ValueError(
+                f"model.num_classes={self.num_classes} but the data has {data_classes} classes; "
+                "a conditional model needs labelled data with that many classes")
+        expected = tuple(datamodule.sample_shape)
+        produced = tuple(self.sample(2).shape[1:])
+        if produced != expected:
+            raise ValueError(
+                f"model.generator produces samples of shape {produced} but data gives "
+                f"{expected}; make model.generator.image_size/channels match "
+                "data.image_size/channels")
+
+    def visual_inputs(self, datamodule, count: int, nrow: int, generator: torch.Generator) -> Any:
+        """``count`` fixed codes; a conditional model gets one row of ``nrow`` per class."""
+        labels = torch.arange(self.num_classes).repeat_interleave(nrow) if self.num_classes else None
+        return self.noise(count if labels is None else len(labels), generator=generator), labels, nrow
+
+    def visuals(self, inputs: Any) -> dict[str, Visual]:
+        """The samples: an image grid, or a scatter plot for 2-D points (the toy data)."""
+        noise, labels, nrow = inputs
+        samples = self.sample(noise=noise, labels=labels)
+        return {"samples": Visual("images" if samples.dim() == 4 else "points", samples, nrow)}
 
     @torch.no_grad()
     def sample(self, n: int | None = None, labels: Tensor | None = None,
-               noise: Tensor | None = None) -> Tensor:
-        """Generator outputs for `n` fresh codes or for the given `noise`, in eval mode."""
+               noise: Tensor | None = None, **options: Any) -> Tensor:
+        """Generator outputs for `n` fresh codes or for the given `noise`, in eval mode
+        (``options``: what the variant's ``generate`` takes, e.g. truncation_psi)."""
         if noise is None:
             if n is None:
                 raise ValueError("sample() needs n or noise")
@@ -103,11 +159,27 @@ class GAN(AdversarialModule):
             raise ValueError("this model is unconditional: sample() takes no labels")
         if self.num_classes and labels is None:
             labels = torch.randint(self.num_classes, (noise.shape[0],), device=self.device)
-        generator = self.generator_ema.module if self.ema_ready() else self.generator
+        generator = self.sampling_generator()
         was_training = generator.training
         generator.eval()
         try:
             labels = None if labels is None else labels.to(self.device)
-            return generator(noise.to(self.device), labels)
+            return self.generate(noise.to(self.device), labels, net=generator, **options)
         finally:
             generator.train(was_training)
+
+    def sampling_generator(self) -> nn.Module:
+        """The generator sampling uses: the EMA one once it has been updated."""
+        return self.generator_ema.module if self.ema_ready() else self.generator
+
+    @torch.no_grad()
+    def w_plus(self, noise: Tensor, labels: Tensor | None = None, truncation_psi: float = 1.0,
+               truncation_cutoff: int | None = None) -> Tensor:
+        """A style generator's w+ codes (B, num_ws, w_dim) for z codes ``noise``, truncated;
+        ``sample(noise=codes, space="w+")`` draws them (gan_lab.models.styles)."""
+        net = self.sampling_generator()
+        if not is_style_generator(net):
+            raise ValueError(f"{type(net).__name__} is not a style generator: it has no w space")
+        labels = None if labels is None else labels.to(self.device)
+        ws = to_w_plus(net, noise.to(self.device), labels)
+        return truncate(net, ws, truncation_psi, truncation_cutoff)

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_lab.losses import AdversarialLoss
+from gan_lab.models.phases import Phase
 from gan_lab.models.translator import Translator
 
 
@@ -24,6 +25,10 @@ class Pix2Pix(Translator):
     (D still trains, but G ignores it), ``l1_weight=0`` is "cGAN only". The paper halves D's
     objective (sec. 3.3); a constant factor on D's whole loss does not change Adam's updates,
     so it is left out.
+
+    Update order, as the reference code's ``optimize_parameters``: one forward pass
+    fake_B = G(A) (:meth:`prepare_batch`), then D's update judging fake_B detached, then G's
+    update through the same fake_B, judged by the D just updated.
 
     Batches are ``(a, b)``: input images and their targets.
     """
@@ -46,15 +51,23 @@ class Pix2Pix(Translator):
         self.adversarial_weight = float(adversarial_weight)
         self._fake: Tensor | None = None
 
+    def phases(self) -> list[Phase]:
+        return [self.discriminator_phase(), Phase("Gmain", "generator", self.generator_step,
+                                                  "loss/g")]
+
+    def prepare_batch(self, batch: Any) -> None:
+        # The one forward pass of the batch: D judges it detached, G learns through it.
+        self._fake = self.generator["AtoB"](batch[0])
+
     def generator_step(self, batch: Any) -> dict[str, Tensor]:
         real_a, real_b = batch[0], batch[1]
-        fake_b = self.generator["AtoB"](real_a)
-        self._fake = fake_b.detach()  # judged by D in this iteration's D update
+        fake_b = self._fake if self._fake is not None else self.generator["AtoB"](real_a)
+        self._fake = None
         l1 = (fake_b - real_b).abs().mean()
         terms = {"loss/g_l1": l1}
         total = self.l1_weight * l1
         if self.adversarial_weight:
-            scores = self.discriminator["B"](torch.cat([real_a, fake_b], dim=1))
+            scores = self.judge("B", torch.cat([real_a, fake_b], dim=1))
             adversarial = self.loss.generator_loss(scores)
             terms["loss/g_adv"] = adversarial
             total = total + self.adversarial_weight * adversarial
@@ -63,13 +76,12 @@ class Pix2Pix(Translator):
 
     def discriminator_step(self, batch: Any) -> dict[str, Tensor]:
         real_a, real_b = batch[0], batch[1]
-        fake_b = self._fake if self._fake is not None else self.fresh_fake(real_a, "AtoB")
+        fake_b = self._fake.detach() if self._fake is not None else self.fresh_fake(real_a, "AtoB")
         terms = self.adversarial_terms(
             "B", torch.cat([real_a, real_b], dim=1), torch.cat([real_a, fake_b], dim=1))
         terms["loss/d"] = sum(v for k, v in terms.items() if k.startswith("loss/"))
-        self._fake = None
         return terms
 
     @torch.no_grad()
-    def visuals(self, real_a: Tensor, real_b: Tensor) -> dict[str, Tensor]:
+    def rows(self, real_a: Tensor, real_b: Tensor) -> dict[str, Tensor]:
         return {"real_A": real_a, "fake_B": self.translate(real_a, "AtoB"), "real_B": real_b}

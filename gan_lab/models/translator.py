@@ -1,11 +1,13 @@
 """What the image-to-image translation schemes (pix2pix, CycleGAN) share.
 
 Nets are held by direction and by domain: ``generator["AtoB"]`` maps domain A to B,
-``discriminator["B"]`` judges images of domain B. The G-then-D update order of the reference
-code (``generator_first``), D's loss for one domain, and the translation protocol the
-callbacks and commands use: ``translate(images, direction)``, ``directions`` and
-``visuals(real_a, real_b)`` (named image rows, e.g. input | translation | reconstruction, as
-the ``visual_names`` lists of junyanz/pytorch-CycleGAN-and-pix2pix).
+``discriminator["B"]`` judges images of domain B; one optimizer trains all generators and one
+all discriminators (as the reference code's ``itertools.chain``). Here: D's loss for one domain,
+the check that the data fits, and the translation protocol the callbacks and commands use:
+``translate(images, direction)``, ``directions`` and ``rows(real_a, real_b)`` (named image rows,
+e.g. input | translation | reconstruction, as the ``visual_names`` lists of
+junyanz/pytorch-CycleGAN-and-pix2pix), shown as one grid by ``visuals``. Each scheme lists its
+own phases: pix2pix updates D then G, CycleGAN G then D, as their reference code.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from torch import Tensor, nn
 
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.base import AdversarialModule
+from gan_lab.models.phases import Phase
+from gan_lab.visuals import Visual
 
 INFERENCE_MODES = ("eval", "train")
 
@@ -37,9 +41,9 @@ class Translator(AdversarialModule):
             running statistics are restored and the global RNG is left untouched.
     """
 
-    generator_first = True
     directions: tuple[str, ...] = ("AtoB",)
     visual_names: tuple[str, ...] = ()
+    needs_pairs = False  # True: learns from aligned (input, target) pairs
 
     def __init__(self, generators: Mapping[str, nn.Module], discriminators: Mapping[str, nn.Module],
                  loss: AdversarialLoss, inference: str = "eval", **training: Any) -> None:
@@ -49,6 +53,8 @@ class Translator(AdversarialModule):
         self.generator = nn.ModuleDict(dict(generators))
         self.discriminator = nn.ModuleDict(dict(discriminators))
         self.loss = loss
+        for domain, critic in self.discriminator.items():
+            loss.check_critic(critic, f"discriminator {domain}")
         self.inference = inference
         self.num_classes = 0
         self.init_generator_ema(self.generator)
@@ -56,8 +62,11 @@ class Translator(AdversarialModule):
     # ----------------------------------------------------------------- training pieces
     def adversarial_terms(self, domain: str, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
         """D[domain]'s objective on real vs fake images (plus the loss's penalties), named."""
-        critic = self.discriminator[domain]
+        def critic(x: Tensor) -> Tensor:
+            return self.judge(domain, x)
+
         real_scores, fake_scores = critic(real), critic(fake)
+        self.observe_real_scores(real_scores)
         terms = {f"loss/d_{domain}": self.loss.discriminator_loss(real_scores, fake_scores)}
         for name, value in self.loss.penalties(critic, real, fake).items():
             terms[f"loss/d_{domain}_{name}"] = value
@@ -71,9 +80,22 @@ class Translator(AdversarialModule):
         mode, without a graph."""
         return self.generator[direction](images)
 
-    def after_discriminator_update(self) -> None:
+    def optimizer_groups(self) -> dict[str, Any]:
+        return {"generator": self.generator.parameters(),
+                "discriminator": self.discriminator.parameters()}
+
+    def discriminator_phase(self) -> Phase:
+        """Dmain: every discriminator, on each of the iteration's n_critic batches."""
+        return Phase("Dmain", "discriminator", self.discriminator_step, "loss/d", critic=True,
+                     after=self._after_discriminator_update)
+
+    def _after_discriminator_update(self) -> None:
         for discriminator in self.discriminator.values():
             self.loss.after_discriminator_step(discriminator)
+
+    def judge(self, domain: str, images: Tensor) -> Tensor:
+        """D[domain]'s scores, through the one discriminator entry point."""
+        return self.discriminate(images, net=self.discriminator[domain])
 
     # ----------------------------------------------------------------- protocol
     @property
@@ -128,6 +150,59 @@ class Translator(AdversarialModule):
             net.train(was_training)
 
     @torch.no_grad()
-    def visuals(self, real_a: Tensor, real_b: Tensor) -> dict[str, Tensor]:
+    def rows(self, real_a: Tensor, real_b: Tensor) -> dict[str, Tensor]:
         """Named image rows for sample grids, in ``visual_names`` order."""
         raise NotImplementedError
+
+    # ----------------------------------------------------------------- data and visuals
+    def visual_inputs(self, datamodule, count: int, nrow: int, generator: torch.Generator) -> Any:
+        """The first ``nrow`` test images of each domain (equal counts, even for short sets)."""
+        sets = [datamodule.eval_set(domain) for domain in ("A", "B")]
+        n = min(nrow, *(len(s) for s in sets))
+        return tuple(torch.stack([s[i][0] for i in range(n)]) for s in sets)
+
+    def visuals(self, inputs: Any) -> dict[str, Visual]:
+        """One grid: a row per entry of ``visual_names``, a column per test image."""
+        rows = self.rows(*(x.to(self.device) for x in inputs))
+        rows = [rows[name].float().cpu() for name in self.visual_names]
+        channels = max(row.shape[1] for row in rows)
+        # A grey domain beside a colour one: repeat its channel so all rows share one grid.
+        images = torch.cat([row.expand(-1, channels, -1, -1) for row in rows])
+        return {"translations": Visual("images", images, nrow=len(inputs[0]))}
+
+    def check_data(self, datamodule) -> None:
+        """Two-domain data (paired if the scheme learns from pairs), crops the generators can
+        take and the discriminators can judge, and generators that make the target's channels."""
+        name = type(self).__name__
+        if getattr(datamodule, "batch_kind", "samples") != "two domains":
+            raise ValueError(
+                f"model: {name} translates images between two domains, but data gives single "
+                "images; use a translation set: data=chalk2ink, edges2digits, horse2zebra, "
+                "facades, maps, ..., or unpaired_folder / aligned_folder / paired_folder with "
+                "data.path=...")
+        if self.needs_pairs and not datamodule.paired:
+            raise ValueError(
+                f"model: {name} learns from aligned pairs, but the data is unpaired; use paired "
+                "data (data=edges2digits, facades, maps, aligned_folder, paired_folder)")
+        size = datamodule.image_size
+        if size % self.size_multiple:
+            raise ValueError(
+                f"data.image_size={size}: the generator takes sides that are multiples of "
+                f"{self.size_multiple}; pick such a crop size")
+        for domain, critic in self.discriminator.items():
+            smallest = int(getattr(critic, "min_size", 1))
+            if size < smallest:
+                raise ValueError(
+                    f"data.image_size={size}: discriminator {domain} needs sides of at least "
+                    f"{smallest} (a PatchGAN with n_layers={getattr(critic, 'n_layers', '?')}); "
+                    "lower its n_layers or use larger crops")
+        for direction in self.directions:
+            source, target = direction[0], direction[-1]
+            probe = datamodule.eval_set(source)[0][0][None]
+            produced = self.translate(probe, direction).shape[1]
+            expected = datamodule.eval_set(target)[0][0].shape[0]
+            if produced != expected:
+                raise ValueError(
+                    f"model: the {direction} generator makes {produced}-channel images but domain "
+                    f"{target} has {expected}; make the generator's channels match "
+                    "data.channels_a / data.channels_b")

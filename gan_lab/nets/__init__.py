@@ -1,16 +1,21 @@
 """torch.nn networks.
 
 DCGAN, the PacGAN toy MLPs, maxout, label conditioning, PacGAN packing; for image-to-image
-translation the pix2pix U-Net and PatchGAN and the CycleGAN ResNet generator.
+translation the pix2pix U-Net and PatchGAN and the CycleGAN ResNet generator; the Karras
+family: ProGAN, StyleGAN and StyleGAN2 (equalized learning rate, mapping network, FIR filters).
 """
 
 from gan_lab.nets.conditioning import LabelChannels, LabelEmbedding, ProjectionHead
 from gan_lab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_lab.nets.equalized import MappingNetwork
 from gan_lab.nets.layers import Maxout, init_dcgan_weights_
 from gan_lab.nets.mlp import MLPDiscriminator, MLPGenerator
 from gan_lab.nets.packing import pack
 from gan_lab.nets.patchgan import PatchDiscriminator
+from gan_lab.nets.progan import ProGANDiscriminator, ProGANGenerator
 from gan_lab.nets.resnet_translator import ResnetGenerator
+from gan_lab.nets.stylegan import StyleGANDiscriminator, StyleGANGenerator
+from gan_lab.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
 from gan_lab.nets.unet import UnetGenerator
 
 __all__ = [
@@ -19,11 +24,18 @@ __all__ = [
     "LabelChannels",
     "LabelEmbedding",
     "MLPDiscriminator",
+    "MappingNetwork",
     "MLPGenerator",
     "Maxout",
     "PatchDiscriminator",
+    "ProGANDiscriminator",
+    "ProGANGenerator",
     "ProjectionHead",
     "ResnetGenerator",
+    "StyleGAN2Discriminator",
+    "StyleGAN2Generator",
+    "StyleGANDiscriminator",
+    "StyleGANGenerator",
     "UnetGenerator",
     "init_dcgan_weights_",
     "pack",

@@ -1,0 +1,353 @@
+"""Adaptive discriminator augmentation (Karras et al. 2020, "Training Generative Adversarial
+Networks with Limited Data").
+
+The pipeline (sec. 2.3, appendix B) is the paper's 'bgc' set: pixel blitting (xflip, rotate90,
+integer translation), general geometric transforms (isotropic scale, arbitrary rotation,
+anisotropic scale, fractional translation) and colour transforms (brightness, contrast, luma
+flip, hue rotation, saturation). Every op is applied to each sample independently with
+probability ``p``, with the paper's parameter distributions (appendix B, Fig. 21). As in the
+official code (NVlabs/stylegan2-ada-pytorch, training/augment.py) the geometric ops compose into
+one 3x3 matrix per sample, applied once, and the colour ops into one 4x4 matrix per sample.
+
+``p`` is steered by the overfitting heuristic ``r_t = E[sign(D(real))]`` (sec. 3): every
+``interval`` D steps, ``p`` moves by ``sign(r_t - target)`` times the images seen since the last
+adjustment over ``speed_kimg * 1000``, so it can cross [0, 1] in ``speed_kimg`` thousand images.
+
+Deliberate differences from the official code:
+
+* Resampling is bilinear ``F.grid_sample`` with reflection padding. The official code pads by
+  reflection, upsamples 2x with a sym6 wavelet filter, samples and downsamples again (upfirdn2d)
+  to suppress aliasing that G could otherwise learn to imitate; that machinery (custom CUDA
+  ops) is left out for simplicity. grid_sample's reflection mirrors about the border (the edge
+  pixel repeats), unlike ``F.pad(mode="reflect")``.
+* Samples that draw no geometric (colour) op skip resampling (the colour matrix) and pass
+  through bit-exactly, so ``p = 0`` is exactly the identity; rotate90 uses exact 0/±1 entries.
+* Non-RGB images: for 1 channel (gan_lab's default data is greyscale) the colour matrix acts on
+  the grey value as on a grey RGB pixel (the official rule), i.e. brightness, contrast and luma
+  flip apply; hue and saturation are skipped since they leave grey pixels unchanged. Other
+  channel counts are treated channel by channel with the same grey rule (the official code
+  rejects them).
+* ``p`` is clamped to [0, 1] (the official code only clamps at 0), and under
+  ``torch.distributed`` the sign statistics are summed over all ranks every step, so every
+  rank keeps the same ``p`` (the official code gathers them the same way, once per interval).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import Tensor
+
+from gan_lab.augment.base import Augment
+
+__all__ = ["GROUPS", "OPS", "AdaptiveAugment"]
+
+OPS = (
+    "xflip", "rotate90", "xint",  # pixel blitting
+    "scale", "rotate", "aniso", "xfrac",  # general geometric
+    "brightness", "contrast", "lumaflip", "hue", "saturation",  # colour
+)  # fmt: skip
+GEOMETRIC = OPS[:7]
+GROUPS = {
+    "blit": OPS[:3],
+    "geom": OPS[3:7],
+    "color": OPS[7:],
+    "bg": OPS[:7],
+    "bgc": OPS,
+}
+
+# Parameter distributions of appendix B (the official defaults). Scales are log2-normal.
+XINT_MAX = 0.125  # integer translation: U[-0.125, 0.125] of the side, rounded to pixels
+SCALE_STD = 0.2  # isotropic scale: 2^N(0, 0.2^2)
+ROTATE_MAX = 1.0  # arbitrary rotation: U[-pi, pi] (1 = full circle)
+ANISO_STD = 0.2  # anisotropic scale: 2^N(0, 0.2^2) on x, its inverse on y
+XFRAC_STD = 0.125  # fractional translation: N(0, 0.125^2) of the side
+BRIGHTNESS_STD = 0.2  # brightness: + N(0, 0.2^2)
+CONTRAST_STD = 0.5  # contrast: x 2^N(0, 0.5^2)
+HUE_MAX = 1.0  # hue rotation: U[-pi, pi] about the luma axis
+SATURATION_STD = 1.0  # saturation: x 2^N(0, 1) off the luma axis
+
+# Exact cos/sin of k * 90 degrees, so rotate90 maps pixel centres onto pixel centres exactly.
+_COS90 = (1.0, 0.0, -1.0, 0.0)
+_SIN90 = (0.0, 1.0, 0.0, -1.0)
+
+
+def _parse_ops(ops: str | Iterable[str]) -> tuple[str, ...]:
+    words = ops.split(",") if isinstance(ops, str) else list(ops)
+    chosen: set[str] = set()
+    for word in (str(w).strip() for w in words):
+        if not word:
+            continue
+        if word in GROUPS:
+            chosen.update(GROUPS[word])
+        elif word in OPS:
+            chosen.add(word)
+        else:
+            raise ValueError(
+                f"unknown ADA op {word!r}; allowed: ops {', '.join(OPS)} "
+                f"or groups {', '.join(GROUPS)} (comma-separated or a list)"
+            )
+    return tuple(op for op in OPS if op in chosen)  # the pipeline's fixed order
+
+
+def _stack_matrix(rows: list[list[Tensor | float]], like: Tensor) -> Tensor:
+    """[N, R, C] batch of matrices from rows of per-sample [N] tensors or constants."""
+    elems = [e if isinstance(e, Tensor) else torch.full_like(like, e) for row in rows for e in row]
+    return torch.stack(elems, dim=-1).view(-1, len(rows), len(rows[0]))
+
+
+def _translate2d(tx: Tensor, ty: Tensor) -> Tensor:
+    return _stack_matrix([[1, 0, tx], [0, 1, ty], [0, 0, 1]], tx)
+
+
+def _scale2d(sx: Tensor, sy: Tensor) -> Tensor:
+    return _stack_matrix([[sx, 0, 0], [0, sy, 0], [0, 0, 1]], sx)
+
+
+def _rotate2d(cos: Tensor, sin: Tensor) -> Tensor:
+    return _stack_matrix([[cos, -sin, 0], [sin, cos, 0], [0, 0, 1]], cos)
+
+
+def _translate3d(t: Tensor) -> Tensor:
+    return _stack_matrix([[1, 0, 0, t], [0, 1, 0, t], [0, 0, 1, t], [0, 0, 0, 1]], t)
+
+
+def _scale3d(s: Tensor) -> Tensor:
+    return _stack_matrix([[s, 0, 0, 0], [0, s, 0, 0], [0, 0, s, 0], [0, 0, 0, 1]], s)
+
+
+class AdaptiveAugment(Augment):
+    """ADA (Karras et al. 2020): the 'bgc' pipeline (sec. 2.3) with adaptive ``p`` (sec. 3).
+
+    Args:
+        target: the value of ``r_t = E[sign(D(real))]`` that ``p`` steers towards (paper: 0.6).
+        interval: adjust ``p`` every this many ``observe`` calls (D steps).
+        speed_kimg: thousands of images over which ``p`` can move by 1 (paper: 500).
+        p_init: the initial ``p``.
+        ops: op names (see ``OPS``) and/or groups ``blit``, ``geom``, ``color``, ``bg``, ``bgc``,
+            comma-separated or a list.
+        fixed_p: a constant ``p``; disables the adaptation (``r_t`` is still measured).
+    """
+
+    def __init__(
+        self,
+        target: float = 0.6,
+        interval: int = 4,
+        speed_kimg: float = 500,
+        p_init: float = 0.0,
+        ops: str | Iterable[str] = "bgc",
+        fixed_p: float | None = None,
+    ) -> None:
+        super().__init__()
+        if int(interval) < 1:
+            raise ValueError(f"ADA interval must be >= 1, got {interval}")
+        if not speed_kimg > 0:
+            raise ValueError(f"ADA speed_kimg must be > 0, got {speed_kimg}")
+        for name, value in (("p_init", p_init), ("fixed_p", fixed_p)):
+            if value is not None and not 0 <= value <= 1:
+                raise ValueError(f"ADA {name} must lie in [0, 1], got {value}")
+        self.ops = _parse_ops(ops)
+        self.target = float(target)
+        self.interval = int(interval)
+        self.speed_kimg = float(speed_kimg)
+        self.fixed_p = None if fixed_p is None else float(fixed_p)
+        p = p_init if fixed_p is None else fixed_p
+        # Buffers: they travel in state_dict, so a resumed run continues with the same p and
+        # the same partly filled accumulators. Counters are int64, exact and immune to a
+        # module-wide .half()/.double().
+        self.register_buffer("p", torch.tensor(float(p)))
+        self.register_buffer("rt", torch.tensor(0.0))  # last measured r_t (0 until the first)
+        self.register_buffer("sign_sum", torch.tensor(0, dtype=torch.long))
+        self.register_buffer("sign_count", torch.tensor(0, dtype=torch.long))
+        self.register_buffer("images_seen", torch.tensor(0, dtype=torch.long))
+        self.register_buffer("observations", torch.tensor(0, dtype=torch.long))
+
+    def extra_repr(self) -> str:
+        return (
+            f"ops={','.join(self.ops)!r}, target={self.target}, interval={self.interval}, "
+            f"speed_kimg={self.speed_kimg}, fixed_p={self.fixed_p}"
+        )
+
+    # -- p control (sec. 3) --------------------------------------------------------------------
+
+    @torch.no_grad()
+    def observe(self, real_scores: Tensor) -> None:
+        """Accumulate ``sign(D(real))``; every ``interval`` calls, measure ``r_t`` and move ``p``.
+
+        Written with tensor ops only (no host sync); the adjustment is selected by ``where``.
+        """
+        scores = real_scores.detach()
+        device = self.sign_sum.device
+        step = torch.stack(
+            [
+                torch.sign(scores.float()).sum().round().long().to(device),
+                torch.tensor(scores.numel(), device=device),
+                torch.tensor(scores.shape[0] if scores.ndim else 1, device=device),
+            ]
+        )
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(step)  # r_t and the image count are over the global batch
+        self.sign_sum += step[0]
+        self.sign_count += step[1]
+        self.images_seen += step[2]
+        self.observations += 1
+
+        due = self.observations >= self.interval
+        rt = self.sign_sum.double() / self.sign_count.clamp_min(1).double()
+        if self.fixed_p is None:
+            adjust = torch.sign(rt - self.target) * self.images_seen.double()
+            new_p = (self.p.double() + adjust / (self.speed_kimg * 1000)).clamp(0, 1)
+            self.p.copy_(torch.where(due, new_p.to(self.p.dtype), self.p))
+        self.rt.copy_(torch.where(due, rt.to(self.rt.dtype), self.rt))
+        for counter in (self.sign_sum, self.sign_count, self.images_seen, self.observations):
+            counter.copy_(torch.where(due, torch.zeros_like(counter), counter))
+
+    def metrics(self) -> dict[str, float]:
+        return {"augment/p": float(self.p), "augment/rt": float(self.rt)}
+
+    # -- the pipeline (sec. 2.3, appendix B) ---------------------------------------------------
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4:
+            raise ValueError(f"ADA expects NCHW images, got shape {tuple(x.shape)}")
+        x = self._geometric(x)
+        return self._color(x)
+
+    def _draw(self, n: int, device: torch.device, prob: Tensor) -> Tensor:
+        """[N] bool: which samples apply an op, each with probability ``prob``."""
+        return torch.rand(n, device=device) < prob
+
+    def _geometric(self, x: Tensor) -> Tensor:
+        ops = [op for op in self.ops if op in GEOMETRIC]
+        if not ops:
+            return x
+        n, _, h, w = x.shape
+        dev = x.device
+        p = self.p.float().to(dev)
+        zeros = torch.zeros(n, device=dev)
+        ones = torch.ones(n, device=dev)
+        # g_inv maps output pixel -> input pixel in pixel units about the image centre, composed
+        # as in the official code: g_inv = A1^-1 A2^-1 ... (A1, the xflip, acts first).
+        g_inv = torch.eye(3, device=dev).expand(n, 3, 3)
+        if "xflip" in ops:
+            i = torch.floor(torch.rand(n, device=dev) * 2)
+            i = torch.where(self._draw(n, dev, p), i, zeros)
+            g_inv = g_inv @ _scale2d(1 - 2 * i, ones)
+        if "rotate90" in ops:
+            k = torch.floor(torch.rand(n, device=dev) * 4).long()
+            k = torch.where(self._draw(n, dev, p), k, torch.zeros_like(k))
+            cos = torch.tensor(_COS90, device=dev)[k]
+            sin = torch.tensor(_SIN90, device=dev)[k]
+            g_inv = g_inv @ _rotate2d(cos, -sin)
+        if "xint" in ops:
+            t = (torch.rand(n, 2, device=dev) * 2 - 1) * XINT_MAX
+            t = torch.where(self._draw(n, dev, p).unsqueeze(1), t, torch.zeros_like(t))
+            g_inv = g_inv @ _translate2d(-torch.round(t[:, 0] * w), -torch.round(t[:, 1] * h))
+        if "scale" in ops:
+            s = torch.exp2(torch.randn(n, device=dev) * SCALE_STD)
+            s = torch.where(self._draw(n, dev, p), s, ones)
+            g_inv = g_inv @ _scale2d(1 / s, 1 / s)
+        # Rotation is drawn twice (before and after the anisotropic scale), each with p_rot,
+        # so that P(any rotation) = p (appendix B).
+        p_rot = 1 - torch.sqrt((1 - p).clamp(0, 1))
+        if "rotate" in ops:
+            g_inv = g_inv @ self._random_rotation(n, dev, p_rot)
+        if "aniso" in ops:
+            s = torch.exp2(torch.randn(n, device=dev) * ANISO_STD)
+            s = torch.where(self._draw(n, dev, p), s, ones)
+            g_inv = g_inv @ _scale2d(1 / s, s)
+        if "rotate" in ops:
+            g_inv = g_inv @ self._random_rotation(n, dev, p_rot)
+        if "xfrac" in ops:
+            t = torch.randn(n, 2, device=dev) * XFRAC_STD
+            t = torch.where(self._draw(n, dev, p).unsqueeze(1), t, torch.zeros_like(t))
+            g_inv = g_inv @ _translate2d(-t[:, 0] * w, -t[:, 1] * h)
+
+        # Pixel units about the centre -> grid_sample's [-1, 1] (align_corners=False), where
+        # x_pixel = u * W / 2; keeps rotations isotropic on non-square images.
+        to_norm = torch.diag(torch.tensor([2 / w, 2 / h, 1.0], device=dev))
+        from_norm = torch.diag(torch.tensor([w / 2, h / 2, 1.0], device=dev))
+        theta = (to_norm @ g_inv @ from_norm)[:, :2, :]
+        grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+        warped = F.grid_sample(
+            x, grid.to(x.dtype), mode="bilinear", padding_mode="reflection", align_corners=False
+        )
+        # Samples that drew no geometric op pass through untouched, not resampled.
+        identity = (g_inv == torch.eye(3, device=dev)).flatten(1).all(dim=1)
+        return torch.where(identity.view(n, 1, 1, 1), x, warped.to(x.dtype))
+
+    def _random_rotation(self, n: int, dev: torch.device, prob: Tensor) -> Tensor:
+        theta = (torch.rand(n, device=dev) * 2 - 1) * math.pi * ROTATE_MAX
+        theta = torch.where(self._draw(n, dev, prob), theta, torch.zeros_like(theta))
+        return _rotate2d(torch.cos(theta), -torch.sin(theta))  # the inverse rotation
+
+    def _color(self, x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        rgb = c == 3
+        # Hue and saturation act off the luma axis, where grey pixels have no component.
+        ops = [op for op in self.ops if op in OPS[7:] and (rgb or op not in ("hue", "saturation"))]
+        if not ops:
+            return x
+        dev = x.device
+        p = self.p.float().to(dev)
+        eye = torch.eye(4, device=dev)
+        v = torch.tensor([1.0, 1.0, 1.0, 0.0], device=dev) / math.sqrt(3)  # luma axis
+        vv = torch.outer(v, v)
+        # color_mat maps [r, g, b, 1] -> [r', g', b', 1]; each op left-multiplies it.
+        color_mat = eye.expand(n, 4, 4)
+        if "brightness" in ops:
+            b = torch.randn(n, device=dev) * BRIGHTNESS_STD
+            b = torch.where(self._draw(n, dev, p), b, torch.zeros_like(b))
+            color_mat = _translate3d(b) @ color_mat
+        if "contrast" in ops:
+            s = torch.exp2(torch.randn(n, device=dev) * CONTRAST_STD)
+            s = torch.where(self._draw(n, dev, p), s, torch.ones_like(s))
+            color_mat = _scale3d(s) @ color_mat
+        if "lumaflip" in ops:
+            i = torch.floor(torch.rand(n, device=dev) * 2)
+            i = torch.where(self._draw(n, dev, p), i, torch.zeros_like(i))
+            color_mat = (eye - 2 * vv * i.view(n, 1, 1)) @ color_mat  # Householder reflection
+        if "hue" in ops:
+            theta = (torch.rand(n, device=dev) * 2 - 1) * math.pi * HUE_MAX
+            theta = torch.where(self._draw(n, dev, p), theta, torch.zeros_like(theta))
+            color_mat = self._rotate_about_luma(theta, v, vv) @ color_mat
+        if "saturation" in ops:
+            s = torch.exp2(torch.randn(n, device=dev) * SATURATION_STD)
+            s = torch.where(self._draw(n, dev, p), s, torch.ones_like(s))
+            # Keep the luma component, scale the chroma plane; the homogeneous row stays fixed.
+            chroma = eye - vv
+            chroma[3, 3] = 0
+            # eye + chroma * (s - 1), not vv + chroma * s: exactly the identity when s == 1.
+            color_mat = (eye + chroma * (s - 1).view(n, 1, 1)) @ color_mat
+
+        mat = color_mat.to(x.dtype)
+        flat = x.reshape(n, c, h * w)
+        if rgb:
+            out = mat[:, :3, :3] @ flat + mat[:, :3, 3:]
+        else:
+            # A grey value g stands for the RGB pixel (g, g, g); the official rule maps it to
+            # the mean of the transformed channels: g * mean_i sum_j C_ij + mean_i t_i.
+            gain = mat[:, :3, :3].sum(dim=(1, 2)).view(n, 1, 1) / 3
+            bias = mat[:, :3, 3].sum(dim=1).view(n, 1, 1) / 3
+            out = flat * gain + bias
+        identity = (color_mat == eye).flatten(1).all(dim=1)
+        return torch.where(identity.view(n, 1, 1, 1), x, out.view(n, c, h, w))
+
+    @staticmethod
+    def _rotate_about_luma(theta: Tensor, v: Tensor, vv: Tensor) -> Tensor:
+        """[N, 4, 4] rotation by ``theta`` about the unit axis ``v`` (Rodrigues' formula)."""
+        n = theta.shape[0]
+        cos = torch.cos(theta).view(n, 1, 1)
+        sin = torch.sin(theta).view(n, 1, 1)
+        vx, vy, vz = float(v[0]), float(v[1]), float(v[2])
+        cross = torch.tensor(
+            [[0, -vz, vy, 0], [vz, 0, -vx, 0], [-vy, vx, 0, 0], [0, 0, 0, 0]], device=theta.device
+        )  # K with K @ u = v x u
+        eye3 = torch.diag(torch.tensor([1.0, 1.0, 1.0, 0.0], device=theta.device))
+        rot = cos * eye3 + sin * cross + (1 - cos) * vv
+        rot[:, 3, 3] = 1
+        return rot

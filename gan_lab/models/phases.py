@@ -1,0 +1,80 @@
+"""Phases: the optimizer steps one training iteration is made of.
+
+Modelled on stylegan2-ada's Gmain / Greg / Dmain / Dreg (Karras et al. 2020, training_loop.py):
+a scheme lists its phases in the order they run; each names the optimizer group it steps, the
+function that computes its named loss terms, how often it runs (``every`` k iterations: lazy R1
+every 16, path length every 4) and the gain its total is multiplied by before the backward pass.
+
+One *iteration* reads ``n_critic`` batches. Phases marked ``critic`` (the discriminator's main
+and regularization phases) run on every one of them; the others (the generator's) run on the
+last batch only, after or before the critic phases as the scheme lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+Terms = dict[str, Tensor]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One optimizer step of an iteration.
+
+    Args:
+        name: e.g. "Dmain", "Dreg", "Gmain", "Greg".
+        optimizer: the optimizer group it steps (a key of the scheme's ``optimizer_groups``).
+        step: batch -> named terms (detached extras such as scores are fine); ``total`` names
+            the one that is backpropagated.
+        total: the key of the loss to minimise, e.g. "loss/d".
+        every: runs on iterations i with i % every == 0 (i counted from 0, as stylegan2-ada).
+        lazy: lazy regularization (Karras et al. 2020, "Analyzing and Improving", sec. 3.1): the
+            total is multiplied by ``every`` so the regularizer keeps its strength, and the
+            group's optimizer is rescaled by c = every / (every + 1) (lr * c, betas ** c), as
+            the official code does for any group with a lazy phase.
+        critic: runs on each of the iteration's ``n_critic`` batches, not only on the last.
+        after: called after the optimizer step (e.g. WGAN weight clipping).
+    """
+
+    name: str
+    optimizer: str
+    step: Callable[[Any], Terms]
+    total: str
+    every: int = 1
+    lazy: bool = False
+    critic: bool = False
+    after: Callable[[], None] | None = None
+
+    def __post_init__(self) -> None:
+        if int(self.every) < 1:
+            raise ValueError(f"phase {self.name}: every={self.every} must be an integer >= 1")
+
+    @property
+    def gain(self) -> float:
+        return float(self.every) if self.lazy else 1.0
+
+    def due(self, iteration: int, last_batch: bool) -> bool:
+        """Whether this phase runs on a batch of iteration ``iteration`` (0-based)."""
+        return (self.critic or last_batch) and iteration % self.every == 0
+
+
+def lazy_ratio(phases: list[Phase], group: str) -> float:
+    """c = k / (k + 1) for the group's lazy phase of interval k, 1 if it has none."""
+    intervals = [p.every for p in phases if p.optimizer == group and p.lazy and p.every > 1]
+    return 1.0 if not intervals else min(intervals) / (min(intervals) + 1)
+
+
+def rescale_for_lazy_phases(optimizer: torch.optim.Optimizer, ratio: float) -> None:
+    """lr * ratio and betas ** ratio (Adam-style optimizers), as stylegan2-ada's training loop."""
+    if ratio == 1.0:
+        return
+    for group in optimizer.param_groups:
+        group["lr"] = group["lr"] * ratio
+        if "betas" in group:
+            group["betas"] = tuple(beta ** ratio for beta in group["betas"])
+    # Schedulers built later read initial_lr from the rescaled lr.

@@ -1,0 +1,164 @@
+"""Progressive growing: ProGAN (Karras et al. 2018) and, with style nets, StyleGAN (2019)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gan_lab.losses import AdversarialLoss
+from gan_lab.models.gan import GAN
+from gan_lab.models.styles import is_style_generator, style_generate
+from gan_lab.nets.progan import images_at_level, resolution_at
+
+
+class GrowthSchedule:
+    """The level of detail as a function of the images shown (Karras et al. 2018, sec. 3 and
+    appendix A.1; the official TrainingSchedule).
+
+    From ``start_level`` (0: 4x4) each level is trained for ``stable_kimg`` thousand real images,
+    then the next one fades in over ``fade_kimg`` (alpha ramping linearly 0 -> 1), up to
+    ``max_level``. ``level`` is continuous: k while block k is stable, k - 1 + alpha while it
+    fades in (gan_lab.nets.progan's protocol).
+    """
+
+    def __init__(self, max_level: int, stable_kimg: float = 600.0, fade_kimg: float = 600.0,
+                 start_level: int = 0) -> None:
+        if not 0 <= int(start_level) <= int(max_level):
+            raise ValueError(f"model.start_level={start_level}: must be in [0, {max_level}]")
+        if float(stable_kimg) < 0 or float(fade_kimg) < 0 or stable_kimg + fade_kimg <= 0:
+            raise ValueError(f"model.stable_kimg={stable_kimg}, model.fade_kimg={fade_kimg}: "
+                             "must be >= 0 with a positive sum")
+        self.max_level, self.start_level = int(max_level), int(start_level)
+        self.stable_kimg, self.fade_kimg = float(stable_kimg), float(fade_kimg)
+
+    def level(self, images_seen: int) -> float:
+        kimg = images_seen / 1000.0
+        phase_kimg = self.stable_kimg + self.fade_kimg
+        phase = math.floor(kimg / phase_kimg)
+        level = self.start_level + phase
+        if self.fade_kimg > 0:
+            level += max(kimg - phase * phase_kimg - self.stable_kimg, 0.0) / self.fade_kimg
+        return min(float(level), float(self.max_level))
+
+    @staticmethod
+    def stage(level: float) -> int:
+        """2k while level k is stable, 2k + 1 while level k + 1 fades in."""
+        return 2 * math.floor(level) + (0 if level == math.floor(level) else 1)
+
+
+class ProgressiveGAN(GAN):
+    """ProGAN's training (Karras et al. 2018): nets that grow from 4x4 to the data size.
+
+    The level comes from the images shown (:class:`GrowthSchedule`) and is set before each
+    batch; G makes images at that level's resolution and D judges them beside the real batch
+    brought to the same level (``images_at_level``: average-pooled, and blended across the
+    fade as the official code does). Per-resolution batch sizes (``batch_sizes``, e.g.
+    {4: 64, 32: 16}, the official minibatch_dict) take the first images of the loader's batch,
+    which must be at least as large. On entering each stage (a stable level or a fade) the
+    optimizers' state is reset (the official reset_opt_for_new_lod). The images shown and the
+    stage are checkpoint counters, so a run stopped mid-fade resumes exactly.
+
+    With a style generator (StyleGAN, Karras et al. 2019, which keeps ProGAN's growing) the
+    codes go through its mapping with style mixing (``style_mixing``, sec. 3.1: 0.9) over the
+    layers in use, w_avg is tracked for truncation, and sampling takes ``truncation_psi``,
+    ``truncation_cutoff``, ``space`` (z, w, w+) and ``noise_mode``.
+
+    The losses (ProGAN: WGAN-GP with lambda 10 and the drift term epsilon 0.001,
+    ``loss=wgan_gp loss.drift=0.001``; StyleGAN: non-saturating with R1 gamma 10) come from
+    ``loss``; n_critic 1 and G EMA 0.999 from the model config. Samples for evaluation and grids
+    are upsampled (nearest) to the full size while the nets are still small.
+    """
+
+    counters = (*GAN.counters, "images_seen", "stage")
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: AdversarialLoss,
+                 latent_dim: int, stable_kimg: float = 600.0, fade_kimg: float = 600.0,
+                 start_level: int = 0, batch_sizes: Mapping[int, int] | None = None,
+                 reset_optimizers: bool = True, style_mixing: float = 0.0,
+                 **training: Any) -> None:
+        super().__init__(generator, discriminator, loss, latent_dim, **training)
+        if not 0.0 <= float(style_mixing) <= 1.0:
+            raise ValueError(f"model.style_mixing={style_mixing}: must be in [0, 1]")
+        self.schedule = GrowthSchedule(generator.max_level, stable_kimg, fade_kimg, start_level)
+        self.batch_sizes = {int(k): int(v) for k, v in (batch_sizes or {}).items()}
+        for resolution, size in self.batch_sizes.items():
+            if size < 1:
+                raise ValueError(f"model.batch_sizes.{resolution}={size}: must be >= 1")
+        self.reset_optimizers = bool(reset_optimizers)
+        self.style_mixing = float(style_mixing)
+        self.images_seen = 0
+        self.stage = -1
+        self._level = self.schedule.level(0)
+
+    # ----------------------------------------------------------------- the schedule
+    @property
+    def level(self) -> float:
+        """The level of the batch in progress (during training) or of the next one."""
+        return self._level
+
+    def restore_counters(self, state: dict) -> None:
+        super().restore_counters(state)
+        self._level = self.schedule.level(self.images_seen)
+
+    def batch_size_at(self, level: float, loaded: int) -> int:
+        return min(self.batch_sizes.get(resolution_at(level), loaded), loaded)
+
+    def prepare_batch(self, batch: Any) -> None:
+        self._level = self.schedule.level(self.images_seen)
+        stage = self.schedule.stage(self._level)
+        if stage != self.stage:
+            if self.reset_optimizers and self.stage >= 0:
+                for optimizer in self.named_optimizers().values():
+                    # Adam's moments and step counts (inside Lightning's wrapper, if any)
+                    getattr(optimizer, "optimizer", optimizer).state.clear()
+            self.stage = stage
+        self.images_seen += self.batch_size_at(self._level, len(batch[0]))
+
+    # ----------------------------------------------------------------- hooks
+    def real_samples(self, batch: Any) -> tuple[Tensor, Tensor | None]:
+        images, labels = super().real_samples(batch)
+        size = self.batch_size_at(self._level, len(images))
+        return images_at_level(images[:size], self._level), None
+
+    def generate(self, noise: Tensor, labels: Tensor | None, net: nn.Module | None = None,
+                 **options: Any) -> Tensor:
+        net = self.generator if net is None else net
+        if not is_style_generator(net):
+            if options:
+                raise ValueError(f"{type(net).__name__} takes no sampling options "
+                                 f"({', '.join(options)}): it is not a style generator")
+            return net(noise, labels, level=self._level)
+        training = net.training and net is self.generator
+        active = 2 * (math.ceil(self._level) + 1)  # the synthesis layers in use
+        return style_generate(net, noise, labels, level=self._level,
+                              mixing=self.style_mixing if training else 0.0,
+                              active_layers=active, update_w_avg=training, **options)
+
+    def critic(self, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
+        return lambda x: self.discriminate(x, labels, level=self._level)
+
+    # ----------------------------------------------------------------- data and sampling
+    def check_data(self, datamodule) -> None:
+        side = 4 * 2 ** self.schedule.max_level
+        if tuple(datamodule.sample_shape[1:]) != (side, side):
+            raise ValueError(f"data: images of {tuple(datamodule.sample_shape)}, but the nets "
+                             f"grow to {side}x{side}; set data.image_size={side}")
+        largest = max(self.batch_sizes.values(), default=0)
+        if largest > datamodule.batch_size:
+            raise ValueError(f"data.batch_size={datamodule.batch_size}: the per-resolution "
+                             f"batch sizes go up to {largest}; raise data.batch_size to it")
+        super().check_data(datamodule)
+
+    @torch.no_grad()
+    def sample(self, n: int | None = None, labels: Tensor | None = None,
+               noise: Tensor | None = None, **options: Any) -> Tensor:
+        """Samples at the current level, upsampled (nearest) to the full size."""
+        images = super().sample(n, labels, noise, **options)
+        side = 4 * 2 ** self.schedule.max_level
+        return images if images.shape[-1] == side else F.interpolate(
+            images, size=(side, side), mode="nearest")

@@ -1,0 +1,153 @@
+"""StyleGAN2's training: lazy R1, path-length regularization, style mixing, ramped EMA."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gan_lab.losses import AdversarialLoss
+from gan_lab.losses.regularizers import r1_penalty
+from gan_lab.models.gan import GAN
+from gan_lab.models.phases import Phase
+from gan_lab.models.styles import mix_styles, style_generate, to_w_plus
+
+
+def path_length_penalty(images: Tensor, ws: Tensor, pl_mean: Tensor, decay: float
+                        ) -> tuple[Tensor, Tensor]:
+    """Path-length regularization (Karras et al. 2020, "Analyzing and Improving the Image Quality
+    of StyleGAN", sec. 3.2, eq. 4), as the official code.
+
+    With y ~ N(0, I) / sqrt(H W), the length of J_w^T y per sample is
+    sqrt(mean over layers of ||d(g(w) . y)/dw_i||^2); its running mean a moves by
+    a <- a + decay (mean length - a); the penalty is E[(length - a)^2]. Returns the penalty per
+    sample (float32) and the updated mean (detached); ``ws`` must require grad.
+    """
+    noise = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
+    (grads,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)
+    lengths = grads.float().square().sum(dim=2).mean(dim=1).sqrt()
+    mean = pl_mean.lerp(lengths.mean(), decay)
+    return (lengths - mean).square(), mean.detach()
+
+
+class StyleGAN2(GAN):
+    """Karras et al. 2020, "Analyzing and Improving the Image Quality of StyleGAN", with the
+    phases of the official training loop (NVlabs/stylegan2-ada-pytorch, training/loss.py):
+
+    - Gmain: the non-saturating logistic loss (``loss=nsgan``) on style-mixed fakes (mixing
+      probability ``style_mixing``, 0.9).
+    - Greg, every ``pl_every`` (4) iterations, lazily (gain = interval): path-length
+      regularization with weight ``pl_weight`` (2) on a ``pl_batch_shrink`` (2) times smaller
+      batch, its running mean ``pl_mean`` (decay 0.01) a buffer saved in checkpoints.
+    - Dmain: D's logistic loss on reals and detached fakes.
+    - Dreg, every ``r1_every`` (16) iterations, lazily: R1 (gamma / 2) E||grad D(x)||^2 at the
+      (augmented) reals, gamma = ``r1_gamma``.
+
+    Lazy phases scale their optimizer's lr by c = k / (k + 1) and betas by ** c (sec. 3.1 and
+    the official code). G's EMA follows the official ramp: half-life ``ema_kimg`` thousand images,
+    at most ``ema_rampup`` times the images shown; buffers (w_avg, noise) are copied.
+
+    Sampling takes ``truncation_psi``, ``truncation_cutoff``, ``space`` (z, w, w+) and
+    ``noise_mode``; a conditional model (``num_classes``) embeds labels in the mapping and uses a
+    projection discriminator. Penalties and the path length run in float32 (autocast off).
+    """
+
+    counters = (*GAN.counters, "images_seen")
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: AdversarialLoss,
+                 latent_dim: int, r1_gamma: float = 10.0, r1_every: int = 16,
+                 pl_weight: float = 2.0, pl_every: int = 4, pl_batch_shrink: int = 2,
+                 pl_decay: float = 0.01, style_mixing: float = 0.9, ema_kimg: float = 10.0,
+                 ema_rampup: float | None = 0.05, **training: Any) -> None:
+        if loss.penalizes_input_gradients or loss.weight_clip is not None:
+            raise ValueError(f"loss: StyleGAN2 regularizes D itself (lazy R1, model.r1_gamma); "
+                             f"use a loss without penalties or clipping (got {loss!r})")
+        for key, value in (("r1_gamma", r1_gamma), ("pl_weight", pl_weight),
+                           ("ema_kimg", ema_kimg)):
+            if float(value) < 0:
+                raise ValueError(f"model.{key}={value}: must be >= 0")
+        for key, value in (("r1_every", r1_every), ("pl_every", pl_every),
+                           ("pl_batch_shrink", pl_batch_shrink)):
+            if int(value) < 1:
+                raise ValueError(f"model.{key}={value}: must be an integer >= 1")
+        if not 0.0 <= float(style_mixing) <= 1.0:
+            raise ValueError(f"model.style_mixing={style_mixing}: must be in [0, 1]")
+        training.setdefault("ema_decay", 0.999)  # the EMA exists; its decay follows the ramp
+        super().__init__(generator, discriminator, loss, latent_dim, **training)
+        self.r1_gamma, self.r1_every = float(r1_gamma), int(r1_every)
+        self.pl_weight, self.pl_every = float(pl_weight), int(pl_every)
+        self.pl_batch_shrink, self.pl_decay = int(pl_batch_shrink), float(pl_decay)
+        self.style_mixing = float(style_mixing)
+        self.ema_kimg = float(ema_kimg)
+        self.ema_rampup = None if ema_rampup is None else float(ema_rampup)
+        self.register_buffer("pl_mean", torch.zeros(()))
+        self.images_seen = 0
+        self._batch_images = 0
+
+    # ----------------------------------------------------------------- phases
+    def phases(self) -> list[Phase]:
+        phases = [Phase("Gmain", "generator", self.generator_step, "loss/g")]
+        if self.pl_weight > 0:
+            phases.append(Phase("Greg", "generator", self.path_length_step, "loss/g_pl",
+                                every=self.pl_every, lazy=True))
+        phases.append(Phase("Dmain", "discriminator", self.discriminator_step, "loss/d",
+                            critic=True))
+        if self.r1_gamma > 0:
+            phases.append(Phase("Dreg", "discriminator", self.r1_step, "loss/d_r1",
+                                every=self.r1_every, lazy=True, critic=True))
+        return phases
+
+    def prepare_batch(self, batch: Any) -> None:
+        self._batch_images = len(batch[0])
+        self.images_seen += self._batch_images
+
+    def generate(self, noise: Tensor, labels: Tensor | None, net: nn.Module | None = None,
+                 **options: Any) -> Tensor:
+        net = self.generator if net is None else net
+        training = net.training and net is self.generator
+        return style_generate(net, noise, labels, mixing=self.style_mixing if training else 0.0,
+                              update_w_avg=training, **options)
+
+    def critic(self, labels: Tensor | None):
+        return lambda x: self.discriminate(x, labels)
+
+    def path_length_step(self, batch: Any) -> dict[str, Tensor]:
+        _, labels = self.real_samples(batch)
+        size = max(1, len(batch[0]) // self.pl_batch_shrink)
+        labels = None if labels is None else labels[:size]
+        with torch.autocast(device_type=self.device.type, enabled=False):
+            ws = to_w_plus(self.generator, self.noise(size), labels, update_w_avg=True)
+            ws = mix_styles(self.generator, ws, labels, self.style_mixing)
+            images = self.generator.synthesis(ws)
+            penalty, mean = path_length_penalty(images, ws, self.pl_mean, self.pl_decay)
+        self.pl_mean.copy_(mean)
+        # images[:, 0, 0, 0] * 0 keeps every synthesis parameter in the graph (as the official
+        # code), so DDP sees the same parameters used on every rank.
+        total = (images[:, 0, 0, 0] * 0 + penalty * self.pl_weight).mean()
+        return {"loss/g_pl": total, "reg/pl_mean": mean}
+
+    def r1_step(self, batch: Any) -> dict[str, Tensor]:
+        real, labels = self.real_samples(batch)
+        penalty = r1_penalty(self.critic(labels), real)
+        return {"loss/d_r1": 0.5 * self.r1_gamma * penalty}
+
+    # ----------------------------------------------------------------- EMA
+    def current_ema_decay(self) -> float:
+        """beta = 0.5 ** (batch / ema_images), ema_images = min(ema_kimg * 1000, rampup * images
+        shown before this iteration) (the official training loop)."""
+        ema_images = self.ema_kimg * 1000
+        if self.ema_rampup is not None:
+            ema_images = min(ema_images, (self.images_seen - self._batch_images) * self.ema_rampup)
+        return 0.5 ** (self._batch_images / max(ema_images, 1e-8))
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        ema = self.generator_ema
+        beta = self.current_ema_decay()
+        for p_ema, p in zip(ema.module.parameters(), self.generator.parameters(), strict=True):
+            p_ema.copy_(p.detach().lerp(p_ema, beta))
+        for b_ema, b in zip(ema.module.buffers(), self.generator.buffers(), strict=True):
+            b_ema.copy_(b)
+        ema.n_averaged += 1
