@@ -667,3 +667,17 @@ def test_evaluation_callback_writes_metrics_csv(classifier, digits, tmp_path):
     assert [r["iteration"] for r in written] == ["5", "10"]
     for row, result in zip(written, rows):
         assert {k: float(row[k]) for k in result} == pytest.approx(result, rel=1e-12)
+
+
+def test_generated_images_are_clipped_to_the_data_range_before_the_extractor():
+    # Linear-output generators (ProGAN, StyleGAN) overshoot [-1, 1]; the official metrics clip.
+    from gan_lab.metrics.image_quality import _draw
+
+    seen = []
+
+    def extractor(images):
+        seen.append((images.min().item(), images.max().item()))
+        return images.flatten(1)[:, :4], images.flatten(1)[:, :3]
+
+    _draw(lambda n: torch.linspace(-5, 5, n * 16).reshape(n, 1, 4, 4), 4, 2, extractor)
+    assert seen and all(-1.0 <= low and high <= 1.0 for low, high in seen)

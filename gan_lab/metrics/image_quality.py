@@ -135,7 +135,9 @@ def real_features(extractor: FeatureExtractor, datamodule: Any, num_images: int,
 def _draw(sample_fn: Callable[..., Tensor], n: int, chunk: int, extractor: FeatureExtractor,
           labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Features and logits of ``n`` generated images, generated and embedded ``chunk`` at a time
-    (the images themselves are not kept)."""
+    (the images themselves are not kept). Images are clipped to the data range [-1, 1] first,
+    as the official metrics code does when it quantizes to 8 bits: generators with a linear
+    output (ProGAN, StyleGAN) overshoot it, and the extractor never saw such values."""
     features, logits = [], []
     for start in range(0, n, chunk):
         size = min(chunk, n - start)
@@ -143,7 +145,7 @@ def _draw(sample_fn: Callable[..., Tensor], n: int, chunk: int, extractor: Featu
             images = sample_fn(size)
         else:
             images = sample_fn(size, labels=labels[start:start + size])
-        f, p = extractor(torch.as_tensor(images).float())
+        f, p = extractor(torch.as_tensor(images).float().clamp(-1.0, 1.0))
         features.append(f)
         logits.append(p)
     return torch.cat(features), torch.cat(logits)
