@@ -38,6 +38,8 @@ def main(cfg: DictConfig) -> dict[str, float]:
     if not cfg.get("eval"):
         raise ConfigError("eval: choose what to compute, e.g. eval=classifier or eval=inception")
     module, trained = load_module(cfg.ckpt, resolve_device(cfg.device))
+    if not cfg.ema:
+        module.generator_ema = None  # sampling falls back to the trained generator
     data_cfg = OmegaConf.merge(trained.data, cfg.data)
     pl.seed_everything(int(trained.get("seed", 0)), verbose=False)
     datamodule = build(OmegaConf.create({"data": data_cfg}), "data")
@@ -46,10 +48,12 @@ def main(cfg: DictConfig) -> dict[str, float]:
         evaluation.check(module)
         evaluation.prepare(datamodule)
     results = evaluation.evaluate(module, datamodule, "evaluate")
-    print(f"gan_lab: {cfg.ckpt} (iteration {module.iteration})")
+    print(f"gan_lab: {cfg.ckpt} (iteration {module.iteration}"
+          f"{'' if cfg.ema else ', generator without EMA'})")
     print(format_table(results))
     (Path(cfg.run_dir) / "results.json").write_text(
-        json.dumps({"ckpt": str(cfg.ckpt), "iteration": module.iteration, **results}, indent=2)
+        json.dumps({"ckpt": str(cfg.ckpt), "iteration": module.iteration, "ema": bool(cfg.ema),
+                    **results}, indent=2)
         + "\n")
     return results
 

@@ -87,8 +87,13 @@ def test_evaluate_command_prints_a_table(trained, tmp_path):
     assert {"classifier/fid", "classifier/kid", "classifier/is", "classifier/precision",
             "classifier/recall", "classifier/class_accuracy"} <= set(table)
     saved = json.loads((tmp_path / "ev" / "results.json").read_text())
-    assert saved["iteration"] == 4
+    assert saved["iteration"] == 4 and saved["ema"] is True
     assert saved["classifier/fid"] == pytest.approx(table["classifier/fid"], rel=1e-5)
+    raw = run_cli(f"ckpt={trained['ckpt']}", *SMALL_EVAL, f"eval.cache_dir={trained['cache']}",
+                  "ema=false", f"hydra.run.dir={tmp_path / 'raw'}", cwd=tmp_path,
+                  module="gan_lab.evaluate")
+    assert raw.returncode == 0 and "generator without EMA" in raw.stdout
+    assert json.loads((tmp_path / "raw" / "results.json").read_text())["ema"] is False
 
 
 class Payload:
