@@ -4,7 +4,8 @@ The loop knows no scheme. It takes the module's optimizer groups, its phases
 (gan_lab.models.phases: the steps of one iteration, as the module's ``training_step`` runs them)
 and its loader, and per iteration reads ``n_critic`` batches, calls ``prepare_batch`` and each
 due phase's ``step``, then ``zero_grad(set_to_none=True)``, ``backward`` on the phase's total
-times its gain, gradient clipping when set, ``step`` and the phase's ``after`` hook; then the EMA
+times its gain (for a joint phase, each total into its own group's parameters before any
+step), gradient clipping when set, ``step`` and the phase's ``after`` hook; then the EMA
 and the schedulers, and the loss terms accumulated as detached tensors, turned into floats every
 ``log_every`` iterations. A new scheme is benchmarked with no edit here.
 
@@ -57,15 +58,22 @@ def plain_loop(module: Any, batches: Any, iterations: int, warmup: int, window: 
             for phase in phases:
                 if not phase.due(iteration, last):
                     continue
-                if freeze:
-                    freeze_all_but(phase.optimizer)
+                if freeze and len(phase.groups) == 1:
+                    freeze_all_but(phase.groups[0])
                 terms = phase.step(batch)
-                optimizer = optimizers[phase.optimizer]
-                optimizer.zero_grad(set_to_none=True)
-                (terms[phase.total] * phase.gain).backward()
-                if module.clip_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(groups[phase.optimizer], module.clip_grad_norm)
-                optimizer.step()
+                for name in phase.groups:
+                    optimizers[name].zero_grad(set_to_none=True)
+                if len(phase.groups) == 1:
+                    (terms[phase.total] * module.backward_gain(phase)).backward()
+                else:  # a joint phase: each total's gradient for its own group, before any step
+                    for index, (name, total) in enumerate(zip(phase.groups, phase.totals,
+                                                              strict=True)):
+                        (terms[total] * module.backward_gain(phase)).backward(
+                            inputs=groups[name], retain_graph=index < len(phase.groups) - 1)
+                for name in phase.groups:
+                    if module.clip_grad_norm is not None:
+                        torch.nn.utils.clip_grad_norm_(groups[name], module.clip_grad_norm)
+                    optimizers[name].step()
                 if phase.after is not None:
                     phase.after()
                 for name, value in terms.items():

@@ -33,6 +33,11 @@ if not OmegaConf.has_resolver("resnet_blocks"):
 if not OmegaConf.has_resolver("critic_norm"):
     OmegaConf.register_new_resolver(
         "critic_norm", lambda gp, r1: "layer" if float(gp or 0) > 0 or float(r1 or 0) > 0 else "batch")
+# `update: ${paired_update:${model.n_critic}}` (experiment=toy): PacGAN's simultaneous update
+# where D and G take one step each per batch; alternating where D takes n_critic steps (WGAN).
+if not OmegaConf.has_resolver("paired_update"):
+    OmegaConf.register_new_resolver(
+        "paired_update", lambda n_critic: "simultaneous" if int(n_critic) == 1 else "alternating")
 
 # `hydra.help.template: ${gan_lab_help:config}`: --help text built from the configs (help.py).
 if not OmegaConf.has_resolver("gan_lab_help"):

@@ -70,15 +70,17 @@ def _defaults(root: Path, name: str) -> dict[str, str]:
 
 def _groups(root: Path, only: tuple[str, ...] | None, defaults: dict[str, str]) -> list[str]:
     lines = ["Config groups (group=option; * marks the default):"]
-    for group in sorted(p for p in root.iterdir()
-                        if p.is_dir() and not p.name.startswith(("_", "hydra"))):
+    groups = sorted(p for p in root.iterdir()
+                    if p.is_dir() and not p.name.startswith(("_", "hydra")))
+    width = max([10, *(len(g.name) for g in groups)]) + 1  # hparams_search is the longest
+    for group in groups:
         if only is not None and group.name not in only:
             continue
         options = sorted(p for p in group.glob("*.yaml") if not p.stem.startswith("_"))
         for i, option in enumerate(options):
             mark = "*" if defaults.get(group.name) == option.stem else " "
             label = group.name if i == 0 else ""
-            lines.append(f"  {label:<11}{option.stem + mark:<24}{describe(option)}")
+            lines.append(f"  {label:<{width}}{option.stem + mark:<24}{describe(option)}")
     return lines
 
 

@@ -31,8 +31,8 @@ __all__ = ["RESUMABLE_KEYS", "ResumePlan", "RunInterrupted", "continue_history",
            "run_folder", "truncate_csv"]
 
 # What a resume may change: top-level sections, plus single keys inside frozen sections.
-RESUMABLE_KEYS = ("iterations", "trainer", "logger", "callbacks", "eval", "run_dir", "ckpt_path",
-                  "data.num_workers")
+RESUMABLE_KEYS = ("iterations", "trainer", "logger", "callbacks", "eval", "speed", "run_dir",
+                  "ckpt_path", "data.num_workers")
 CHECKPOINTS_FOLDER = "checkpoints"
 
 
@@ -95,6 +95,9 @@ def plan_resume(cli_cfg: DictConfig, overrides: Sequence[str], checkpoint: dict,
     effective = _rerooted(saved, saved_run_dir, run_dir)
     effective.run_dir = run_dir
     effective.ckpt_path = str(ckpt_path)
+    for section in RESUMABLE_KEYS:  # sections newer than the checkpoint: today's defaults
+        if "." not in section and section not in effective and section in cli_cfg:
+            effective[section] = OmegaConf.create(cli_plain[section])
     for override in _parse(overrides):
         key = override.key_or_group
         if key in ("run_dir", "ckpt_path"):

@@ -90,6 +90,7 @@ def build_callbacks(cfg: DictConfig, evaluation) -> tuple[list[pl.Callback], boo
     """The configured callbacks, the evaluation, and the interruption handler (always on); and
     whether a progress bar is shown (``callbacks.progress`` set and the trainer allows it)."""
     callbacks = [build(cfg, f"callbacks.{name}") for name, node in cfg.callbacks.items() if node]
+    callbacks += [build(cfg, "speed")] if cfg.get("speed") else []  # channels_last, compile
     show_bar = bool(cfg.trainer.get("enable_progress_bar", True))
     callbacks = [c for c in callbacks if show_bar or not isinstance(c, ProgressBar)]
     callbacks += [evaluation] if evaluation is not None else []

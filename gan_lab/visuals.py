@@ -21,7 +21,7 @@ from torchvision.utils import make_grid
 class Visual:
     """``kind`` "images": (N, C, H, W) in [-1, 1], drawn as a grid of ``nrow`` per row (rows of
     different channel counts are fine: grey is repeated to RGB). ``kind`` "points": (N, 2)
-    samples drawn as a scatter plot."""
+    samples drawn as a scatter plot, or (R, N, 2): one panel per replica of a replicated model."""
 
     kind: str
     data: Tensor
@@ -46,11 +46,17 @@ def render_points(visual: Visual) -> Tensor:
     from PIL import Image
 
     points = visual.data.detach().float().cpu()
-    if points.dim() != 2 or points.shape[1] != 2:
-        raise ValueError(f"a 'points' visual needs (N, 2), got {tuple(points.shape)}")
-    figure, axes = plt.subplots(figsize=(4, 4), dpi=100)
-    axes.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5)
-    axes.set_aspect("equal")
+    if points.dim() == 2:
+        points = points[None]
+    if points.dim() != 3 or points.shape[-1] != 2:
+        raise ValueError(f"a 'points' visual needs (N, 2) or (R, N, 2), got {tuple(points.shape)}")
+    figure, panels = plt.subplots(1, len(points), figsize=(4 * len(points), 4), dpi=100,
+                                  squeeze=False)
+    for index, (axes, replica) in enumerate(zip(panels[0], points, strict=True)):
+        axes.scatter(replica[:, 0], replica[:, 1], s=4, alpha=0.5)
+        axes.set_aspect("equal")
+        if len(points) > 1:
+            axes.set_title(f"replica {index}", fontsize=9)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(figure)

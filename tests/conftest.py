@@ -86,3 +86,7 @@ def assert_same_training_state(a: Path, b: Path) -> None:
             for name, tensor in state.items():
                 assert torch.equal(tensor, opt_b["state"][index][name]), (index, name)
     assert torch.equal(one["gan_lab"]["rng"]["torch"], two["gan_lab"]["rng"]["torch"])
+
+
+# Session-wide sweeps shared by test_sweeps.py and test_summarize.py.
+from tests.sweep_fixtures import optuna_sweep, toy_multirun  # noqa: E402, F401

@@ -68,6 +68,7 @@ def test_benchmark_reports_rates_and_their_ratio():
     ("progan", ["model.log_every=2"]),     # a fade and an optimizer reset inside the window
     ("stylegan2", ["model.log_every=2", "model.r1_every=2", "model.pl_every=3"]),  # lazy phases
     ("toy", ["model.packing=2", "model.n_critic=2", "loss=wgan_gp", "model.log_every=3"]),
+    ("toy", ["model.packing=2", "model.replicas=2", "model.log_every=3"]),  # a joint phase
     ("pix2pix", ["model.log_every=2"]),   # G first, dropout, the linear lr decay
     ("cyclegan", ["model.log_every=2"]),  # two Gs and Ds, the history pools
 ])
@@ -116,3 +117,16 @@ def test_toggling_removes_work_and_lightning_does_what_plain_frozen_does(tmp_pat
     cfg = compose_config("dcgan", TINY["dcgan"], run_dir=tmp_path)
     flops = flops_per_iteration(cfg)
     assert flops["lightning"] == flops["plain_frozen"] < flops["plain"]
+
+
+def test_replicas_benchmark_times_stacked_against_sequential_runs(tmp_path, capsys):
+    from benchmarks.replicas import main as replicas_main
+
+    out = tmp_path / "replicas.json"
+    assert replicas_main(["--replicas", "2", "--iterations", "2", "--repeats", "1",
+                          "--warmup", "1", "--out", str(out), *TINY["toy"]]) == 0
+    assert "| 2 | experiment=toy" in capsys.readouterr().out
+    result = json.loads(out.read_text())["results"][-1]
+    assert result["ratio"] == pytest.approx(
+        result["replicated"]["median"] / result["sequential"]["median"])
+    assert "--replicas 2" in result["command"] and result["machine"]["threads"] == 1

@@ -61,15 +61,15 @@ def test_pack_error():
 
 
 def test_maxout_matches_hand_computation():
-    layer = Maxout(2, 2, pieces=3)
+    layer = Maxout(1, 2, 2, pieces=3)  # one replica
     with torch.no_grad():
         # rows = affine outputs; unit 0 uses rows 0..2, unit 1 uses rows 3..5
         layer.linear.weight.copy_(
             torch.tensor(
                 [[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0], [2.0, 0.0], [0.0, -2.0], [1.0, 1.0]]
-            )
+            ).T[None]
         )
-        layer.linear.bias.copy_(torch.tensor([0.0, 0.5, 0.0, -1.0, 0.0, 3.0]))
+        layer.linear.bias.copy_(torch.tensor([0.0, 0.5, 0.0, -1.0, 0.0, 3.0])[None, None])
     x = torch.tensor([[1.0, 2.0], [-3.0, 0.5]])
     # sample 0: unit 0 max(1, 2.5, -3) = 2.5; unit 1 max(1, -4, 6) = 6
     # sample 1: unit 0 max(-3, 1, 2.5) = 2.5; unit 1 max(-7, -1, 0.5) = 0.5
@@ -78,9 +78,10 @@ def test_maxout_matches_hand_computation():
 
 
 def test_maxout_param_count_and_bad_pieces():
-    assert sum(p.numel() for p in Maxout(7, 5, 4).parameters()) == 7 * 5 * 4 + 5 * 4
+    assert sum(p.numel() for p in Maxout(1, 7, 5, 4).parameters()) == 7 * 5 * 4 + 5 * 4
+    assert sum(p.numel() for p in Maxout(3, 7, 5, 4).parameters()) == 3 * (7 * 5 * 4 + 5 * 4)
     with pytest.raises(ValueError):
-        Maxout(2, 2, 0)
+        Maxout(1, 2, 2, 0)
 
 
 # ----------------------------------------------------------------------------- MLPs

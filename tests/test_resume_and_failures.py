@@ -47,3 +47,17 @@ def test_non_finite_loss_stops_with_a_clear_error_and_keeps_the_good_checkpoint(
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
     assert last["gan_lab"]["iteration"] == 4  # the checkpoint due at 8 was refused
     assert all(torch.isfinite(v).all() for v in last["state_dict"].values() if v.is_floating_point())
+
+
+def test_a_checkpoint_older_than_a_config_section_resumes_with_its_defaults(tmp_path):
+    # A checkpoint written before `speed` existed: `speed.<key>=` on the resume's command line
+    # adds to today's default section instead of making a section without its _target_.
+    train(tmp_path / "old", *TINY_DCGAN, "iterations=2")
+    path = tmp_path / "old" / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(path, weights_only=False)
+    del checkpoint["gan_lab"]["config"]["speed"]
+    torch.save(checkpoint, path)
+    train(tmp_path / "resumed", "iterations=3", f"ckpt_path={path}", "speed.channels_last=true")
+    resumed = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["gan_lab"]["iteration"] == 3
+    assert resumed["gan_lab"]["config"]["speed"]["channels_last"] is True

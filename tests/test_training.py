@@ -7,6 +7,7 @@ import csv
 import pytest
 import torch
 
+from gan_lab.nets.replicated import ReplicatedLinear
 from gan_lab.train import STEP_BOUND, build_module, run
 from tests.conftest import TINY_DCGAN, TINY_TOY, make_cfg
 
@@ -70,7 +71,7 @@ def test_generator_ema_is_generator_only_and_used_for_sampling(tmp_path):
 def test_packing_feeds_the_discriminator_m_samples(tmp_path):
     cfg = make_cfg(tmp_path, *TINY_TOY, "model.packing=4", "iterations=3")
     module = build_module(cfg)
-    first = next(m for m in module.discriminator.modules() if isinstance(m, torch.nn.Linear))
+    first = next(m for m in module.discriminator.modules() if isinstance(m, ReplicatedLinear))
     assert first.in_features == 2 * 4
     run(cfg)
 

@@ -2,106 +2,93 @@
 
     python experiments/fashion_mnist_losses/summarize.py experiments/fashion_mnist_losses/runs
 
-Reads runs/<loss>_s<seed>/{results.json,eval/metrics.csv,samples/,.hydra/config.yaml};
-writes results.csv, table.md, fid_curves.png and samples.png next to this file (and adds the
-row of reference.json, written by reference.py, when it is there).
+Reads runs/<loss>_s<seed>/ (results.json, eval/metrics.csv, samples/; collected by
+gan_lab.summarize); writes results.csv, table.md, fid_curves.png and samples.png next to this
+file (and adds the row of reference.json, written by reference.py, when it is there). What is
+particular here: the losses' titles and order, optimizer steps per iteration, the paper's FIDs.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import statistics
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import matplotlib.image as mpimg
 from matplotlib.figure import Figure
 
+from gan_lab.summarize import collect, markdown_table, mean_curve, mean_spread, write_csv
+
 HERE = Path(__file__).resolve().parent
+# Run-folder prefix -> row title. The batch-norm-critic WGAN-GP runs are the study's first
+# WGAN-GP runs (before penalties required a per-sample critic), kept as runs/
+# wgan_gp_batch_norm_critic_s<seed>; see README.md, "The WGAN-GP rows".
 LOSSES = {"minimax": "MM GAN", "nsgan": "NS GAN", "lsgan": "LSGAN", "wgan": "WGAN",
-          "wgan_gp": "WGAN-GP", "hinge": "hinge"}
-STEPS_PER_ITERATION = {"wgan": 6, "wgan_gp": 6}  # n_critic 5 + 1; the others 1 + 1
+          "wgan_gp_batch_norm_critic": "WGAN-GP, batch-norm critic (before the fix)",
+          "wgan_gp": "WGAN-GP, layer-norm critic", "hinge": "hinge"}
+STEPS_PER_ITERATION = {"wgan": 6, "wgan_gp": 6, "wgan_gp_batch_norm_critic": 6}  # n_critic 5 + 1
 # Lucic et al. 2018 ("Are GANs Created Equal?"), Fashion-MNIST FID with Inception features,
 # as quoted in the issue (best over their large hyper-parameter search); hinge not in the paper.
-PAPER_FID = {"minimax": 29.6, "nsgan": 26.5, "lsgan": 30.7, "wgan": 21.5, "wgan_gp": 24.5}
-COLUMNS = {"classifier/fid": ("FID", 1.0), "classifier/kid": ("KID", 1.0),
-           "classifier/is": ("IS", 1.0), "classifier/precision": ("precision", 1.0),
-           "classifier/recall": ("recall", 1.0)}
+PAPER_FID = {"minimax": 29.6, "nsgan": 26.5, "lsgan": 30.7, "wgan": 21.5, "wgan_gp": 24.5,
+             "wgan_gp_batch_norm_critic": 24.5}
+COLUMNS = {"classifier/fid": "FID", "classifier/kid": "KID", "classifier/is": "IS",
+           "classifier/precision": "precision", "classifier/recall": "recall"}
 
 
 def load(runs: Path) -> list[dict]:
+    """One record per finished run: loss and seed (from the folder name), minutes, results."""
     records = []
-    for result in sorted(runs.glob("*_s*/results.json")):
-        loss, seed = result.parent.name.rsplit("_s", 1)
-        if loss not in LOSSES:
+    for run in collect(runs, finished=True):
+        loss, _, seed = run.path.name.rpartition("_s")
+        if loss not in LOSSES or not seed.isdigit():
             continue
-        run = result.parent
-        minutes = (result.stat().st_mtime - (run / ".hydra" / "config.yaml").stat().st_mtime) / 60
-        records.append({"loss": loss, "seed": int(seed), "dir": run, "minutes": minutes,
-                        **json.loads(result.read_text())})
+        records.append({"loss": loss, "seed": int(seed), "run": run,
+                        "minutes": run.span_minutes, **run.results})
     return records
 
 
-def mean_std(values: list[float]) -> str:
-    mean = statistics.fmean(values)
-    spread = statistics.stdev(values) if len(values) > 1 else float("nan")
-    return f"{mean:.3g} ± {spread:.2g}"
+def by_loss(records: list[dict]) -> dict[str, list[dict]]:
+    return {loss: [r for r in records if r["loss"] == loss] for loss in LOSSES
+            if any(r["loss"] == loss for r in records)}
 
 
 def write_table(records: list[dict]) -> str:
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for record in records:
-        groups[record["loss"]].append(record)
-    header = ["loss", "seeds", "iterations", "D+G steps", "minutes",
-              *(name for name, _ in COLUMNS.values()), "best FID", "Lucic et al. FID"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for loss, title in LOSSES.items():
-        group = groups.get(loss)
-        if not group:
-            continue
+    header = ["loss", "seeds", "iterations", "D+G steps", "minutes", *COLUMNS.values(),
+              "best FID", "Lucic et al. FID"]
+    rows = []
+    for loss, group in by_loss(records).items():
         iterations = group[0]["iteration"]
-        cells = [title, str(len(group)), str(iterations),
-                 str(iterations * STEPS_PER_ITERATION.get(loss, 2)),
-                 f"{statistics.fmean(r['minutes'] for r in group):.1f}"]
-        cells += [mean_std([r[key] * scale for r in group]) for key, (_, scale) in COLUMNS.items()]
-        cells.append(f"{min(r['classifier/fid'] for r in group):.3g}")
-        cells.append(f"{PAPER_FID[loss]:g}" if loss in PAPER_FID else "—")
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append([LOSSES[loss], len(group), iterations,
+                     iterations * STEPS_PER_ITERATION.get(loss, 2),
+                     f"{statistics.fmean(r['minutes'] for r in group):.1f}",
+                     *(mean_spread([r[key] for r in group], spread="std") for key in COLUMNS),
+                     f"{min(r['classifier/fid'] for r in group):.3g}",
+                     f"{PAPER_FID[loss]:g}" if loss in PAPER_FID else "—"])
     reference = HERE / "reference.json"  # reference.py: the real test images, scored alike
     if reference.is_file():
         real = json.loads(reference.read_text())
-        cells = ["real test images", "—", "—", "—", "—"]
-        cells += [f"{real[key] * scale:.3g}" for key, (_, scale) in COLUMNS.items()]
-        lines.append("| " + " | ".join([*cells, "—", "—"]) + " |")
-    return "\n".join(lines) + "\n"
+        rows.append(["real test images", "—", "—", "—", "—",
+                     *(f"{real[key]:.3g}" for key in COLUMNS), "—", "—"])
+    return markdown_table(header, rows) + "\n"
 
 
-def write_csv(records: list[dict], path: Path) -> None:
+def write_results_csv(records: list[dict], path: Path) -> None:
     keys = ["loss", "seed", "iteration", "minutes", *COLUMNS, "classifier/kid_std",
             "classifier/is_std"]
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=keys, extrasaction="ignore")
-        writer.writeheader()
-        for record in sorted(records, key=lambda r: (list(LOSSES).index(r["loss"]), r["seed"])):
-            writer.writerow({**record, "minutes": f"{record['minutes']:.2f}"})
+    ordered = sorted(records, key=lambda r: (list(LOSSES).index(r["loss"]), r["seed"]))
+    write_csv(path, keys, ({**r, "minutes": f"{r['minutes']:.2f}"} for r in ordered))
 
 
 def plot_curves(records: list[dict], path: Path) -> None:
     figure = Figure(figsize=(6.5, 4))
     axis = figure.add_subplot(1, 1, 1)
-    for loss, title in LOSSES.items():
-        curves: dict[int, list[float]] = defaultdict(list)
-        for record in (r for r in records if r["loss"] == loss):
-            with open(record["dir"] / "eval" / "metrics.csv") as handle:
-                for line in csv.DictReader(handle):
-                    steps = int(line["iteration"]) * STEPS_PER_ITERATION.get(loss, 2)
-                    curves[steps].append(float(line["classifier/fid"]))
-        if curves:
-            steps = sorted(curves)
-            axis.plot(steps, [statistics.fmean(curves[s]) for s in steps], marker="o",
-                      label=title)
+    for loss, group in by_loss(records).items():
+        per = STEPS_PER_ITERATION.get(loss, 2)
+        steps, means, _ = mean_curve([[(it * per, fid) for it, fid in r["run"].curve(
+            "classifier/fid")] for r in group])
+        if steps:
+            axis.plot(steps, means, marker="o", label=LOSSES[loss])
     axis.set_yscale("log")
     axis.set_xlabel("optimizer steps (D + G updates)")
     axis.set_ylabel("classifier-feature FID (mean over seeds)")
@@ -111,29 +98,28 @@ def plot_curves(records: list[dict], path: Path) -> None:
 
 
 def plot_samples(records: list[dict], path: Path, seed: int = 0) -> None:
-    chosen = {r["loss"]: r for r in records if r["seed"] == seed}
+    chosen = {r["loss"]: r["run"] for r in records if r["seed"] == seed}
     losses = [loss for loss in LOSSES if loss in chosen]
     figure = Figure(figsize=(2.6 * len(losses), 2.9))
     for j, loss in enumerate(losses):
         axis = figure.add_subplot(1, len(losses), j + 1)
         axis.axis("off")
-        grids = sorted((chosen[loss]["dir"] / "samples").glob("iter_*.png"))
-        if grids:
-            axis.imshow(mpimg.imread(grids[-1]), cmap="gray")
+        if chosen[loss].samples:
+            axis.imshow(mpimg.imread(chosen[loss].samples[-1]), cmap="gray")
         axis.set_title(LOSSES[loss], fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
 
 
-def main(runs: Path) -> None:
+def main(runs: Path, out: Path = HERE) -> None:
     records = load(runs)
     if not records:
         sys.exit(f"no finished runs under {runs}")
     table = write_table(records)
-    (HERE / "table.md").write_text(table)
-    write_csv(records, HERE / "results.csv")
-    plot_curves(records, HERE / "fid_curves.png")
-    plot_samples(records, HERE / "samples.png")
+    (out / "table.md").write_text(table)
+    write_results_csv(records, out / "results.csv")
+    plot_curves(records, out / "fid_curves.png")
+    plot_samples(records, out / "samples.png")
     print(table)
 
 

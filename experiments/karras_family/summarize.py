@@ -2,23 +2,24 @@
 
     python experiments/karras_family/summarize.py experiments/karras_family/runs
 
-Reads runs/<name>_s<seed>/{results.json,eval/metrics.csv,samples/} and, where present, the
-score of the generator without its EMA (runs/<name>_s<seed>/no_ema/results.json, written by
+Reads runs/<name>_s<seed>/ (results.json, eval/metrics.csv, samples/, the training time in
+cli.log; collected by gan_lab.summarize) and, where present, the score of the generator
+without its EMA (runs/<name>_s<seed>/no_ema/results.json, written by
 ``python -m gan_lab.evaluate ... ema=false``); writes results.csv, table.md, fid_curves.png and
-samples.png next to this file.
+samples.png next to this file. What is particular here: the models and the limited-data
+variants, the no-EMA column, and runs re-evaluated after training (their final score only).
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import statistics
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import matplotlib.image as mpimg
 from matplotlib.figure import Figure
+
+from gan_lab.summarize import Run, collect, markdown_table, mean_curve, mean_spread, write_csv
 
 HERE = Path(__file__).resolve().parent
 MODELS = {"dcgan": "DCGAN", "progan": "ProGAN", "stylegan": "StyleGAN", "stylegan2": "StyleGAN2"}
@@ -29,85 +30,67 @@ METRICS = {"classifier/fid": "FID", "classifier/kid": "KID", "classifier/precisi
 
 
 def load(runs: Path) -> list[dict]:
+    """One record per finished run: name and seed (from the folder name), minutes, results."""
     records = []
-    for result in sorted(runs.glob("*_s*/results.json")):
-        name, seed = result.parent.name.rsplit("_s", 1)
-        record = {"name": name, "seed": int(seed), **json.loads(result.read_text())}
-        raw = result.parent / "no_ema" / "results.json"  # python -m gan_lab.evaluate ema=false
+    for run in collect(runs, finished=True):
+        name, _, seed = run.path.name.rpartition("_s")
+        if not name or not seed.isdigit():
+            continue
+        record = {"name": name, "seed": int(seed), "run": run, "minutes": run.minutes,
+                  **run.results}
+        raw = run.path / "no_ema" / "results.json"  # python -m gan_lab.evaluate ema=false
         if raw.is_file():
             record["fid_without_ema"] = json.loads(raw.read_text())["classifier/fid"]
-        log = result.parent.parent / f"{result.parent.name}.log"
-        record["minutes"] = _minutes(log)
         records.append(record)
     return records
 
 
-def _minutes(log: Path) -> float | None:
-    for line in reversed(log.read_text().splitlines() if log.is_file() else []):
-        if line.startswith("gan_lab: done") and " in " in line:
-            clock = line.split(" in ", 1)[1].split(";", 1)[0]  # e.g. 12m03s or 1h02m03s
-            hours, _, rest = clock.rpartition("h")
-            minutes, _, seconds = rest.partition("m")
-            return int(hours or 0) * 60 + int(minutes) + int(seconds.rstrip("s")) / 60
-    return None
-
-
 def _cell(values: list[float]) -> str:
-    if not values:
-        return "—"
-    if len(values) == 1:
-        return f"{values[0]:.3g}"
-    return f"{statistics.mean(values):.3g} ± {statistics.stdev(values):.2g}"
+    return mean_spread(values, spread="std")
 
 
 def tables(records: list[dict]) -> str:
-    by_name = defaultdict(list)
+    by_name: dict[str, list[dict]] = {}
     for record in records:
-        by_name[record["name"]].append(record)
-    lines = ["| model | seeds | minutes | " + " | ".join(METRICS.values())
-             + " | FID without EMA |", "|---|---|---|" + "---|" * (len(METRICS) + 1)]
+        by_name.setdefault(record["name"], []).append(record)
+    rows = []
     for name, title in MODELS.items():
         runs = by_name.get(name, [])
         minutes = [r["minutes"] for r in runs if r["minutes"] is not None]
-        cells = [_cell([r[key] for r in runs if key in r]) for key in METRICS]
-        cells.append(_cell([r["fid_without_ema"] for r in runs if "fid_without_ema" in r]))
-        lines.append(f"| {title} | {len(runs)} | {_cell(minutes)} | " + " | ".join(cells) + " |")
-    lines += ["", "| training images | augmentation | FID | KID | precision | recall |",
-              "|---|---|---|---|---|---|"]
+        rows.append([title, len(runs), _cell(minutes),
+                     *(_cell([r[key] for r in runs if key in r]) for key in METRICS),
+                     _cell([r["fid_without_ema"] for r in runs if "fid_without_ema" in r])])
+    limited = []
     for name, (count, augment) in LIMITED.items():
         runs = by_name.get(name, [])
-        cells = [_cell([r[key] for r in runs if key in r]) for key in METRICS]
-        lines.append(f"| {count:,} | {augment} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        limited.append([f"{count:,}", augment,
+                        *(_cell([r[key] for r in runs if key in r]) for key in METRICS)])
+    return (markdown_table(["model", "seeds", "minutes", *METRICS.values(), "FID without EMA"],
+                           rows) + "\n\n"
+            + markdown_table(["training images", "augmentation", "FID", "KID", "precision",
+                              "recall"], limited) + "\n")
 
 
-def write_csv(records: list[dict], path: Path) -> None:
-    keys = ["name", "seed", "iteration", "minutes", *METRICS, "fid_without_ema"]
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(records)
+def write_results_csv(records: list[dict], path: Path) -> None:
+    write_csv(path, ["name", "seed", "iteration", "minutes", *METRICS, "fid_without_ema"],
+              records)
 
 
-def curves(runs: Path, path: Path) -> None:
+def fid_curve(run: Run) -> list[tuple[int, float]]:
+    """The run's FID per iteration; a run re-evaluated after training (its in-run evaluations
+    predate clipping the generated images to [-1, 1]) counts with its final score only."""
+    if "reevaluated" in run.results:
+        return [(int(run.results["iteration"]), float(run.results["classifier/fid"]))]
+    return run.curve("classifier/fid")
+
+
+def curves(records: list[dict], path: Path) -> None:
     figure = Figure(figsize=(6, 4))
     axes = figure.subplots()
     for name, title in MODELS.items():
-        series = defaultdict(list)
-        for metrics in sorted(runs.glob(f"{name}_s*/eval/metrics.csv")):
-            done = metrics.parent.parent / "results.json"
-            if not done.is_file():
-                continue  # still training
-            result = json.loads(done.read_text())
-            if "reevaluated" in result:  # its in-run evaluations predate clipping: final only
-                series[int(result["iteration"])].append(float(result["classifier/fid"]))
-                continue
-            for row in csv.DictReader(metrics.open()):
-                if row.get("classifier/fid"):
-                    series[int(row["iteration"])].append(float(row["classifier/fid"]))
-        if series:
-            steps = sorted(series)
-            axes.plot(steps, [statistics.mean(series[s]) for s in steps], marker="o", label=title)
+        steps, means, _ = mean_curve(fid_curve(r["run"]) for r in records if r["name"] == name)
+        if steps:
+            axes.plot(steps, means, marker="o", label=title)
     axes.set_xlabel("generator iteration")
     axes.set_ylabel("classifier-feature FID (mean over seeds)")
     axes.set_yscale("log")
@@ -116,27 +99,29 @@ def curves(runs: Path, path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
-def samples(runs: Path, path: Path) -> None:
-    names = [n for n in MODELS if sorted((runs / f"{n}_s0" / "samples").glob("*.png"))]
+def samples(records: list[dict], path: Path) -> None:
+    first = {r["name"]: r["run"] for r in records if r["seed"] == 0}
+    names = [n for n in MODELS if n in first and first[n].samples]
     if not names:
         return
     figure = Figure(figsize=(3 * len(names), 3.3))
     for axes, name in zip(figure.subplots(1, len(names), squeeze=False)[0], names, strict=True):
-        last = sorted((runs / f"{name}_s0" / "samples").glob("iter_*.png"))[-1]
-        axes.imshow(mpimg.imread(last), cmap="gray")
+        axes.imshow(mpimg.imread(first[name].samples[-1]), cmap="gray")
         axes.set_title(MODELS[name])
         axes.axis("off")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
 
 
-def main(runs: Path) -> None:
+def main(runs: Path, out: Path = HERE) -> None:
     records = load(runs)
-    write_csv(records, HERE / "results.csv")
-    (HERE / "table.md").write_text(tables(records))
-    curves(runs, HERE / "fid_curves.png")
-    samples(runs, HERE / "samples.png")
-    print((HERE / "table.md").read_text())
+    if not records:
+        sys.exit(f"no finished runs under {runs}")
+    write_results_csv(records, out / "results.csv")
+    (out / "table.md").write_text(tables(records))
+    curves(records, out / "fid_curves.png")
+    samples(records, out / "samples.png")
+    print((out / "table.md").read_text())
 
 
 if __name__ == "__main__":

@@ -101,6 +101,9 @@ class ToyDataModule(TrainSetDataModule):
         num_samples: size of the fixed training set (PacGAN: 100,000).
         seed: seeds both the draw of the training set and the loader's shuffling.
         num_workers: loader worker processes.
+        replicas: R > 1 draws R independent training sets (one per replica of a replicated
+            model, ``model.replicas``), stored side by side: batches are then ``(batch_size, R,
+            2)``, and replica r's points come from its own set. R = 1 gives the sets of before.
 
     Attributes:
         mixture: the :class:`GaussianMixture2D` the points come from, or ``None`` (swiss roll).
@@ -115,8 +118,12 @@ class ToyDataModule(TrainSetDataModule):
         num_samples: int = 100_000,
         seed: int = 0,
         num_workers: int = 0,
+        replicas: int = 1,
     ) -> None:
         super().__init__(batch_size=batch_size, seed=seed, num_workers=num_workers)
+        if int(replicas) < 1:
+            raise ValueError(f"data.replicas={replicas} must be an integer >= 1")
+        self.replicas = int(replicas)
         if dataset not in TOY_DATASETS:
             raise ValueError(f"data.dataset={dataset!r} is not one of: {', '.join(TOY_DATASETS)}")
         if batch_size < 1:
@@ -139,8 +146,11 @@ class ToyDataModule(TrainSetDataModule):
     def build_train_set(self) -> TensorDataset:
         generator = torch.Generator()
         generator.manual_seed(int(self.seed))
-        if self.mixture is not None:
-            points = self.mixture.sample(self.num_samples, generator)
-        else:
-            points = swiss_roll(self.num_samples, generator=generator)
+        sets = []
+        for _ in range(self.replicas):  # replica 0 draws the same set as an unreplicated run
+            if self.mixture is not None:
+                sets.append(self.mixture.sample(self.num_samples, generator))
+            else:
+                sets.append(swiss_roll(self.num_samples, generator=generator))
+        points = sets[0] if self.replicas == 1 else torch.stack(sets, dim=1)
         return TensorDataset(points.to(torch.float32).contiguous())

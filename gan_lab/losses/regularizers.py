@@ -20,6 +20,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from gan_lab.speed import eager_nets
+
 __all__ = ["clip_weights_", "gradient_penalty", "r1_penalty"]
 
 Critic = Callable[[Tensor], Tensor]
@@ -34,7 +36,8 @@ def _input_gradient(critic: Critic, x: Tensor) -> Tensor:
     """
     # See the module docstring: autocast off, float32 inputs, because the mixed-precision
     # scaler never sees this inner autograd.grad call.
-    with torch.autocast(device_type=x.device.type, enabled=False):
+    # Compiled nets run eagerly here: compiled graphs cannot be differentiated twice.
+    with torch.autocast(device_type=x.device.type, enabled=False), eager_nets():
         x = x.detach().float().requires_grad_(True)
         scores = critic(x)
         (grad,) = torch.autograd.grad(

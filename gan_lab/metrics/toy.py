@@ -110,10 +110,12 @@ def scatter_plot(
     means: Tensor | None,
     path: str | Path,
     title: str | None = None,
+    titles: list[str] | None = None,
 ) -> Path:
     """Save a PNG of ``samples`` (small dots) over the mode centres ``means`` (crosses).
 
-    Uses :class:`matplotlib.figure.Figure` directly, so no pyplot backend is involved. ``means``
+    ``samples``: (N, 2), or (R, N, 2) for one panel per replica (``titles``, one each). Uses
+    :class:`matplotlib.figure.Figure` directly, so no pyplot backend is involved. ``means``
     may be ``None`` (distributions without modes). The parent folder is created if needed.
     Returns the path written.
     """
@@ -121,19 +123,22 @@ def scatter_plot(
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    points = torch.as_tensor(samples).detach().to("cpu", torch.float32).numpy()
-    fig = Figure(figsize=(5, 5), dpi=100)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.scatter(points[:, 0], points[:, 1], s=2, c="tab:blue", alpha=0.5, linewidths=0, zorder=2)
-    if means is not None:
-        centres = torch.as_tensor(means).detach().to("cpu", torch.float32).numpy()
-        ax.scatter(
-            centres[:, 0], centres[:, 1], s=60, c="tab:red", marker="x", linewidths=0.8, zorder=1
-        )
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.grid(True, linewidth=0.3, alpha=0.5)
-    if title:
-        ax.set_title(title, fontsize=9)
+    points = torch.as_tensor(samples).detach().to("cpu", torch.float32)
+    points = (points[None] if points.dim() == 2 else points).numpy()
+    titles = titles or [title] * len(points)
+    fig = Figure(figsize=(5 * len(points), 5), dpi=100)
+    for index, replica in enumerate(points):
+        ax = fig.add_subplot(1, len(points), index + 1)
+        ax.scatter(replica[:, 0], replica[:, 1], s=2, c="tab:blue", alpha=0.5, linewidths=0,
+                   zorder=2)
+        if means is not None:
+            centres = torch.as_tensor(means).detach().to("cpu", torch.float32).numpy()
+            ax.scatter(centres[:, 0], centres[:, 1], s=60, c="tab:red", marker="x",
+                       linewidths=0.8, zorder=1)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.grid(True, linewidth=0.3, alpha=0.5)
+        if titles[index]:
+            ax.set_title(titles[index], fontsize=9)
     fig.tight_layout()
     fig.savefig(path, format="png")
     return path
@@ -149,6 +154,10 @@ class ModeCoverage:
     "toy/reverse_kl"}`` (see :func:`mode_statistics`). When ``plot`` and ``out_dir`` are set it
     writes ``out_dir / f"scatter_{tag}.png"``. For a data module without modes
     (``mixture is None``, the swiss roll) it returns ``{}`` but still saves the scatter plot.
+
+    A replicated model (``sample_fn(n) -> (R, n, 2)``) is scored replica by replica: the
+    ``toy/...`` values are the means over replicas, and ``toy/<metric>/replica<r>`` each
+    replica's own (the runs a study reports); the scatter plot has one panel per replica.
 
     Args:
         num_samples: generated points per evaluation (PacGAN: 2,500).
@@ -169,17 +178,20 @@ class ModeCoverage:
         self.plot = bool(plot)
 
     def draw(self, sample_fn: Callable[[int], Tensor]) -> Tensor:
-        """``num_samples`` points from ``sample_fn``, in chunks of at most 2,500, on the CPU."""
+        """``num_samples`` points from ``sample_fn``, in chunks of at most 2,500, on the CPU:
+        ``(R, num_samples, 2)``, with R = 1 for an unreplicated model."""
         chunks = []
         remaining = self.num_samples
         while remaining > 0:
             n = min(remaining, PACGAN_NUM_SAMPLES)
             chunk = torch.as_tensor(sample_fn(n)).detach().to("cpu", torch.float32)
-            if chunk.shape[0] != n:
-                raise ValueError(f"sample_fn({n}) returned {chunk.shape[0]} samples")
-            chunks.append(chunk.reshape(n, -1))
+            chunk = chunk[None] if chunk.dim() == 2 else chunk
+            if chunk.dim() != 3 or chunk.shape[1] != n:
+                raise ValueError(f"sample_fn({n}) returned shape {tuple(chunk.shape)}; expected "
+                                 f"({n}, 2) or (replicas, {n}, 2)")
+            chunks.append(chunk)
             remaining -= n
-        return torch.cat(chunks, dim=0)
+        return torch.cat(chunks, dim=1)
 
     def __call__(
         self,
@@ -191,17 +203,22 @@ class ModeCoverage:
         samples = self.draw(sample_fn)
         mixture = getattr(datamodule, "mixture", None)
         metrics: dict[str, float] = {}
-        title = tag
+        titles = [tag] * len(samples)
         if mixture is not None:
-            stats = mode_statistics(samples, mixture.means, mixture.std, self.threshold_sigmas)
-            metrics = {f"toy/{key}": value for key, value in stats.items()}
-            title = (
+            per_replica = [mode_statistics(replica, mixture.means, mixture.std,
+                                           self.threshold_sigmas) for replica in samples]
+            for key in per_replica[0]:
+                values = [stats[key] for stats in per_replica]
+                metrics[f"toy/{key}"] = sum(values) / len(values)
+                if len(values) > 1:
+                    metrics.update({f"toy/{key}/replica{r}": v for r, v in enumerate(values)})
+            titles = [
                 f"{tag}: {stats['modes']:.0f}/{mixture.means.shape[0]} modes, "
                 f"{stats['high_quality']:.1f}% high quality, reverse KL {stats['reverse_kl']:.3f}"
-            )
+                for stats in per_replica]
         if self.plot and out_dir is not None:
             means = mixture.means if mixture is not None else None
-            scatter_plot(samples, means, Path(out_dir) / f"scatter_{tag}.png", title=title)
+            scatter_plot(samples, means, Path(out_dir) / f"scatter_{tag}.png", titles=titles)
         return metrics
 
     def __repr__(self) -> str:

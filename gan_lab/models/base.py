@@ -28,6 +28,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan_lab.augment import NoAugment
 from gan_lab.models.phases import Phase, lazy_ratio, rescale_for_lazy_phases
+from gan_lab.speed import to_channels_last
 from gan_lab.visuals import Visual
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
@@ -53,6 +54,9 @@ class AdversarialModule(pl.LightningModule):
         schedulers: group name -> factory (optimizer -> scheduler), stepped once per iteration.
         augment: a gan_lab.augment module applied by :meth:`discriminate` to every input of a
             discriminator (DiffAugment, ADA); None for none.
+        replicas: R independent runs stacked in one module (nets built with ``replicas=R``,
+            gan_lab.nets.replicated; batches replica-major). Each phase's totals are scaled by R
+            (:meth:`backward_gain`), so every replica trains as it would alone.
     """
 
     def __init__(
@@ -65,8 +69,14 @@ class AdversarialModule(pl.LightningModule):
         ema_start: int = 0,
         clip_grad_norm: float | None = None,
         log_every: int = 50,
+        replicas: int = 1,
     ) -> None:
         super().__init__()
+        if int(replicas) < 1:
+            raise ValueError(f"model.replicas={replicas} must be an integer >= 1")
+        if int(replicas) > 1 and clip_grad_norm is not None:
+            raise ValueError("model.clip_grad_norm clips the norm over all replicas at once; it "
+                             "cannot be used with model.replicas > 1")
         if int(n_critic) < 1:
             raise ValueError(f"model.n_critic={n_critic} must be an integer >= 1")
         if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
@@ -82,6 +92,7 @@ class AdversarialModule(pl.LightningModule):
         self.ema_start = int(ema_start)
         self.clip_grad_norm = None if clip_grad_norm is None else float(clip_grad_norm)
         self.log_every = max(1, int(log_every))
+        self.replicas = int(replicas)
         # Counters. `iteration` is the user-facing one; `batches` places a batch in its iteration.
         self.iteration = 0
         self.batches = 0
@@ -98,9 +109,15 @@ class AdversarialModule(pl.LightningModule):
         self.loop_optimizers: dict[str, Any] | None = None
         # The latest logged losses, for the progress bar (set at every log point).
         self.progress_metrics: dict[str, float] = {}
+        # Callables called at every log point with the metrics about to be logged; what they
+        # return is logged in the same row (the health callback's measurements and alerts).
+        self.log_sources: list[Callable[[dict[str, float]], dict[str, float]]] = []
         # Why training stopped early ("SIGINT", "SIGTERM", ...), set by the interruption
         # handler (callbacks/interrupt.py); None for a run that trains its whole budget.
         self.stop_reason: str | None = None
+        # Image tensors (4-D) of every training batch in channels_last layout; set by the speed
+        # options (gan_lab.callbacks.SpeedUp), which convert the nets alike.
+        self.channels_last_batches = False
 
     # ----------------------------------------------------------------- subclass API
     def optimizer_groups(self) -> dict[str, Iterable[nn.Parameter]]:
@@ -139,8 +156,11 @@ class AdversarialModule(pl.LightningModule):
         return net(self.augment(x), *args, **kwargs)
 
     def observe_real_scores(self, scores: Tensor) -> None:
-        """Tell the augmentation D's scores on (augmented) reals (ADA's overfitting signal)."""
+        """Tell the augmentation D's scores on (augmented) reals (ADA's overfitting signal), and
+        log their mean sign, ADA's r_t = E[sign(D(real))] (Karras et al. 2020, eq. 1), as
+        ``health/r_t`` (the mean over the log interval; callbacks/health.py reads it)."""
         self.augment.observe(scores.detach())
+        self._accumulate({"health/r_t": torch.sign(scores.detach().float()).mean()})
 
     # ----------------------------------------------------------------- EMA
     def init_generator_ema(self, generator: nn.Module) -> None:
@@ -188,7 +208,7 @@ class AdversarialModule(pl.LightningModule):
         if unused:
             raise ValueError(f"optim.{unused[0]}: this scheme has no such optimizer group "
                              f"(it has {', '.join(groups)})")
-        unknown = [p.optimizer for p in self.phase_list if p.optimizer not in groups]
+        unknown = [name for p in self.phase_list for name in p.groups if name not in groups]
         if unknown:
             raise ValueError(f"a phase steps optimizer {unknown[0]!r}, not one of {list(groups)}")
 
@@ -246,6 +266,8 @@ class AdversarialModule(pl.LightningModule):
             torch.manual_seed(base + self.trainer.global_rank)
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
+        if self.channels_last_batches:
+            batch = to_channels_last(batch)
         if self._rng_to_restore is not None:
             _set_rng_state(self._rng_to_restore)
             self._rng_to_restore = None
@@ -256,20 +278,43 @@ class AdversarialModule(pl.LightningModule):
         terms: dict[str, Tensor] = {}
         for phase in self.phase_list:
             if phase.due(self.iteration, last_batch):
-                terms.update(self._run_phase(phase, optimizers[phase.optimizer], batch))
+                terms.update(self._run_phase(phase, optimizers, batch))
         self.batches += 1
         self._accumulate(terms)
         if last_batch:
             self._end_iteration()
 
-    def _run_phase(self, phase: Phase, optimizer, batch: Any) -> dict[str, Tensor]:
-        with self.toggled_optimizer(optimizer):
+    def _run_phase(self, phase: Phase, optimizers: Mapping[str, Any], batch: Any) -> dict[str, Tensor]:
+        if len(phase.groups) == 1:
+            optimizer = optimizers[phase.groups[0]]
+            with self.toggled_optimizer(optimizer):
+                terms = phase.step(batch)
+                self._update(optimizer, self.backward_gain(phase) * terms[phase.totals[0]])
+        else:
             terms = phase.step(batch)
-            total = terms[phase.total]
-            self._update(optimizer, total * phase.gain if phase.gain != 1.0 else total)
+            self._update_jointly([optimizers[name] for name in phase.groups],
+                                 [self.backward_gain(phase) * terms[t] for t in phase.totals])
         if phase.after is not None:
             phase.after()
         return terms
+
+    def backward_gain(self, phase: Phase) -> float:
+        """What a phase's totals are multiplied by before the backward pass: the lazy gain, and
+        R for R stacked replicas (each total is a mean over all replicas' samples, so R times it
+        gives every replica the gradient of its own mean loss, as in a separate run)."""
+        return phase.gain * self.replicas
+
+    def _update_jointly(self, optimizers: list, losses: list[Tensor]) -> None:
+        """A joint phase: each loss's gradient for its own group only, all taken before any
+        group is stepped (so every gradient is at the same parameters)."""
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        for index, (optimizer, loss) in enumerate(zip(optimizers, losses, strict=True)):
+            self._nonfinite = self._nonfinite.to(loss.device) | ~torch.isfinite(loss.detach())
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            self.manual_backward(loss, inputs=params, retain_graph=index < len(losses) - 1)
+        for optimizer in optimizers:
+            optimizer.step()
 
     def _end_iteration(self) -> None:
         self.iteration += 1
@@ -307,6 +352,8 @@ class AdversarialModule(pl.LightningModule):
         for name, optimizer in self.named_optimizers().items():
             metrics[f"lr/{name}"] = optimizer.param_groups[0]["lr"]
         metrics.update(self.augment.metrics())
+        for source in self.log_sources:
+            metrics.update(source(metrics))
         self._sums, self._counts = {}, {}
         self.log_metrics(metrics)
         self.progress_metrics = {k: metrics[k] for k in ("loss/d", "loss/g") if k in metrics}
@@ -335,6 +382,9 @@ class AdversarialModule(pl.LightningModule):
     # The integer counters a checkpoint holds besides the weights; a scheme with a stage
     # schedule adds its own (ProGAN's images shown), so a resume continues mid-stage.
     counters: tuple[str, ...] = ("iteration", "batches")
+    # Whether the nets keep their shapes and code paths through training; speed.compile=auto
+    # compiles only such nets (progressive growing changes them at every level: recompiles).
+    static_nets: bool = True
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         self.check_finite()  # raising here aborts the save; the previous file stays intact

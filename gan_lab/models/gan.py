@@ -15,6 +15,8 @@ from gan_lab.models.styles import is_style_generator, to_w_plus, truncate
 from gan_lab.nets.packing import pack
 from gan_lab.visuals import Visual
 
+UPDATES = ("alternating", "simultaneous")
+
 
 class GAN(AdversarialModule):
     """Goodfellow et al. 2014, Alg. 1, with the options later papers added.
@@ -30,6 +32,15 @@ class GAN(AdversarialModule):
     (the nets implement the conditioning: concatenation or projection). Under packing the m
     labels of a pack travel with it.
 
+    Update order (``update``): "alternating" (the default; Alg. 1: D steps, then a G step on a
+    fresh forward through the updated D) or "simultaneous": one forward per batch, both players'
+    gradients at the same parameters, then both steps, as the PacGAN toy code trains (ALI's
+    ``ali_algorithm``, which that code calls). Simultaneous needs ``n_critic=1``.
+
+    Replicas (``replicas=R``, toy MLP nets): R independent runs stacked in one module (see
+    AdversarialModule); the data gives each replica its own batch, ``(B, R, ...)``, and
+    ``sample(n)`` returns ``(R, n, ...)``.
+
     Sampling protocol (used by callbacks and commands): ``sample(n, labels=None)`` or
     ``sample(noise=z, labels=y)`` returns generator outputs, from the EMA generator when it
     exists; a conditional model draws uniform labels when none are given.
@@ -43,11 +54,18 @@ class GAN(AdversarialModule):
         latent_dim: int,
         packing: int = 1,
         num_classes: int = 0,
+        update: str = "alternating",
         **training: Any,
     ) -> None:
         super().__init__(**training)
         if int(packing) < 1:
             raise ValueError(f"model.packing={packing} must be an integer >= 1")
+        if update not in UPDATES:
+            raise ValueError(f"model.update={update!r} is not one of: {', '.join(UPDATES)}")
+        if update == "simultaneous" and self.n_critic != 1:
+            raise ValueError(f"model.update=simultaneous steps D and G on the same batch; it needs "
+                             f"model.n_critic=1 (got {self.n_critic})")
+        self.update = update
         self.num_classes = int(num_classes)
         self.generator = generator
         self.discriminator = discriminator
@@ -69,17 +87,26 @@ class GAN(AdversarialModule):
                 "discriminator": self.discriminator.parameters()}
 
     def phases(self) -> list[Phase]:
-        """Goodfellow et al. 2014, Alg. 1: n_critic D steps, then one G step."""
+        """Goodfellow et al. 2014, Alg. 1: n_critic D steps, then one G step; or one joint
+        step of both (``update="simultaneous"``)."""
+        after_d = lambda: self.loss.after_discriminator_step(self.discriminator)  # noqa: E731
+        if self.update == "simultaneous":
+            return [Phase("GDmain", ("discriminator", "generator"), self.simultaneous_step,
+                          ("loss/d", "loss/g"), after=after_d)]
         return [
             Phase("Dmain", "discriminator", self.discriminator_step, "loss/d", critic=True,
-                  after=lambda: self.loss.after_discriminator_step(self.discriminator)),
+                  after=after_d),
             Phase("Gmain", "generator", self.generator_step, "loss/g"),
         ]
 
     # ----------------------------------------------------------------- hooks of variants
     def real_samples(self, batch: Any) -> tuple[Tensor, Tensor | None]:
-        """The real samples D sees and their labels (None when unconditional)."""
-        return batch[0], batch[1] if self.num_classes else None
+        """The real samples D sees and their labels (None when unconditional); with replicas,
+        the data's ``(B, R, ...)`` batch as the nets' replica-major ``(R * B, ...)``."""
+        real = batch[0]
+        if self.replicas > 1:
+            real = real.transpose(0, 1).flatten(0, 1)
+        return real, batch[1] if self.num_classes else None
 
     def generate(self, noise: Tensor, labels: Tensor | None, net: nn.Module | None = None,
                  **options: Any) -> Tensor:
@@ -98,16 +125,30 @@ class GAN(AdversarialModule):
     def discriminator_step(self, batch: Any) -> dict[str, Tensor]:
         real, labels = self.real_samples(batch)
         fake = self.generate(self.noise(real.shape[0]), labels).detach()
+        return self._discriminator_terms(real, fake, labels)[0]
+
+    def _discriminator_terms(self, real: Tensor, fake: Tensor, labels: Tensor | None
+                             ) -> tuple[dict[str, Tensor], Tensor]:
+        """D's loss terms on unpacked real and fake samples, and its scores on the fakes."""
         real, fake = pack(real, self.packing), pack(fake, self.packing)
         critic = self.critic(labels)
         real_scores, fake_scores = critic(real), critic(fake)
         self.observe_real_scores(real_scores)
         adversarial = self.loss.discriminator_loss(real_scores, fake_scores)
-        penalties = self.loss.penalties(critic, real, fake, real_scores=real_scores)
+        penalties = self.loss.penalties(critic, real, fake.detach(), real_scores=real_scores)
         terms = {f"loss/d_{name}": value for name, value in penalties.items()}
         terms["loss/d"] = adversarial + sum(penalties.values())
         terms["score/real"] = real_scores.mean()
         terms["score/fake"] = fake_scores.mean()
+        return terms, fake_scores
+
+    def simultaneous_step(self, batch: Any) -> dict[str, Tensor]:
+        """One forward for both players (PacGAN's toy code, through ALI's ``ali_algorithm``):
+        D's loss and G's loss on the same real batch, codes and generated samples."""
+        real, labels = self.real_samples(batch)
+        fake = self.generate(self.noise(real.shape[0]), labels)
+        terms, fake_scores = self._discriminator_terms(real, fake, labels)
+        terms["loss/g"] = self.loss.generator_loss(fake_scores)
         return terms
 
     def generator_step(self, batch: Any) -> dict[str, Tensor]:
@@ -122,13 +163,19 @@ class GAN(AdversarialModule):
             raise ValueError(
                 f"data: a {datamodule.batch_kind} set, but {type(self).__name__} generates single "
                 "samples; two-domain translation sets are for model=pix2pix or model=cyclegan")
+        data_replicas = int(getattr(datamodule, "replicas", 1))
+        if data_replicas != self.replicas:
+            raise ValueError(
+                f"model.replicas={self.replicas} but the data gives {data_replicas} replica "
+                "batch(es); each replica needs its own training set (data=ring, grid or "
+                "swiss_roll with data.replicas)")
         data_classes = getattr(datamodule, "num_classes", 0)
         if self.num_classes and self.num_classes != data_classes:
             raise ValueError(
                 f"model.num_classes={self.num_classes} but the data has {data_classes} classes; "
                 "a conditional model needs labelled data with that many classes")
         expected = tuple(datamodule.sample_shape)
-        produced = tuple(self.sample(2).shape[1:])
+        produced = tuple(self.sample(2).shape[1 if self.replicas == 1 else 2:])
         if produced != expected:
             raise ValueError(
                 f"model.generator produces samples of shape {produced} but data gives "
@@ -136,9 +183,11 @@ class GAN(AdversarialModule):
                 "data.image_size/channels")
 
     def visual_inputs(self, datamodule, count: int, nrow: int, generator: torch.Generator) -> Any:
-        """``count`` fixed codes; a conditional model gets one row of ``nrow`` per class."""
+        """``count`` fixed codes (per replica); a conditional model gets one row of ``nrow`` per
+        class."""
         labels = torch.arange(self.num_classes).repeat_interleave(nrow) if self.num_classes else None
-        return self.noise(count if labels is None else len(labels), generator=generator), labels, nrow
+        count = count if labels is None else len(labels)
+        return self.noise(count * self.replicas, generator=generator), labels, nrow
 
     def visuals(self, inputs: Any) -> dict[str, Visual]:
         """The samples: an image grid, or a scatter plot for 2-D points (the toy data)."""
@@ -150,11 +199,12 @@ class GAN(AdversarialModule):
     def sample(self, n: int | None = None, labels: Tensor | None = None,
                noise: Tensor | None = None, **options: Any) -> Tensor:
         """Generator outputs for `n` fresh codes or for the given `noise`, in eval mode
-        (``options``: what the variant's ``generate`` takes, e.g. truncation_psi)."""
+        (``options``: what the variant's ``generate`` takes, e.g. truncation_psi). With R
+        replicas: ``(R, n, ...)``, n per replica (``noise``: replica-major, R * n codes)."""
         if noise is None:
             if n is None:
                 raise ValueError("sample() needs n or noise")
-            noise = self.noise(n)
+            noise = self.noise(n * self.replicas)
         if labels is not None and not self.num_classes:
             raise ValueError("this model is unconditional: sample() takes no labels")
         if self.num_classes and labels is None:
@@ -164,7 +214,8 @@ class GAN(AdversarialModule):
         generator.eval()
         try:
             labels = None if labels is None else labels.to(self.device)
-            return self.generate(noise.to(self.device), labels, net=generator, **options)
+            samples = self.generate(noise.to(self.device), labels, net=generator, **options)
+            return samples if self.replicas == 1 else samples.unflatten(0, (self.replicas, -1))
         finally:
             generator.train(was_training)
 

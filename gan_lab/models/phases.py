@@ -8,6 +8,10 @@ every 16, path length every 4) and the gain its total is multiplied by before th
 One *iteration* reads ``n_critic`` batches. Phases marked ``critic`` (the discriminator's main
 and regularization phases) run on every one of them; the others (the generator's) run on the
 last batch only, after or before the critic phases as the scheme lists them.
+
+A *joint* phase names several groups and one total per group: every total's gradient is taken at
+the same parameters (one forward), and only then are all the groups stepped (the simultaneous
+gradient step of ALI / PacGAN's training algorithm, `ali_algorithm` in Dumoulin et al.'s code).
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ class Phase:
 
     Args:
         name: e.g. "Dmain", "Dreg", "Gmain", "Greg".
-        optimizer: the optimizer group it steps (a key of the scheme's ``optimizer_groups``).
+        optimizer: the optimizer group it steps (a key of the scheme's ``optimizer_groups``), or
+            a tuple of groups for a joint phase.
         step: batch -> named terms (detached extras such as scores are fine); ``total`` names
             the one that is backpropagated.
-        total: the key of the loss to minimise, e.g. "loss/d".
+        total: the key of the loss to minimise, e.g. "loss/d"; a joint phase names one per
+            group, in the same order (each total trains only its own group).
         every: runs on iterations i with i % every == 0 (i counted from 0, as stylegan2-ada).
         lazy: lazy regularization (Karras et al. 2020, "Analyzing and Improving", sec. 3.1): the
             total is multiplied by ``every`` so the regularizer keeps its strength, and the
@@ -42,9 +48,9 @@ class Phase:
     """
 
     name: str
-    optimizer: str
+    optimizer: str | tuple[str, ...]
     step: Callable[[Any], Terms]
-    total: str
+    total: str | tuple[str, ...]
     every: int = 1
     lazy: bool = False
     critic: bool = False
@@ -53,6 +59,19 @@ class Phase:
     def __post_init__(self) -> None:
         if int(self.every) < 1:
             raise ValueError(f"phase {self.name}: every={self.every} must be an integer >= 1")
+        if len(self.groups) != len(self.totals):
+            raise ValueError(f"phase {self.name}: {len(self.groups)} optimizer groups but "
+                             f"{len(self.totals)} totals; a joint phase names one total per group")
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The optimizer groups this phase steps (one, or several for a joint phase)."""
+        return (self.optimizer,) if isinstance(self.optimizer, str) else tuple(self.optimizer)
+
+    @property
+    def totals(self) -> tuple[str, ...]:
+        """The loss each of ``groups`` minimises."""
+        return (self.total,) if isinstance(self.total, str) else tuple(self.total)
 
     @property
     def gain(self) -> float:
@@ -65,7 +84,7 @@ class Phase:
 
 def lazy_ratio(phases: list[Phase], group: str) -> float:
     """c = k / (k + 1) for the group's lazy phase of interval k, 1 if it has none."""
-    intervals = [p.every for p in phases if p.optimizer == group and p.lazy and p.every > 1]
+    intervals = [p.every for p in phases if group in p.groups and p.lazy and p.every > 1]
     return 1.0 if not intervals else min(intervals) / (min(intervals) + 1)
 
 

@@ -75,6 +75,7 @@ class ProgressiveGAN(GAN):
     """
 
     counters = (*GAN.counters, "images_seen", "stage")
+    static_nets = False  # each level takes another path through the nets (speed.compile)
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: AdversarialLoss,
                  latent_dim: int, stable_kimg: float = 600.0, fade_kimg: float = 600.0,

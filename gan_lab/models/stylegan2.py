@@ -13,6 +13,7 @@ from gan_lab.losses.regularizers import r1_penalty
 from gan_lab.models.gan import GAN
 from gan_lab.models.phases import Phase
 from gan_lab.models.styles import mix_styles, style_generate, to_w_plus
+from gan_lab.speed import eager_nets
 
 
 def path_length_penalty(images: Tensor, ws: Tensor, pl_mean: Tensor, decay: float
@@ -117,7 +118,8 @@ class StyleGAN2(GAN):
         _, labels = self.real_samples(batch)
         size = max(1, len(batch[0]) // self.pl_batch_shrink)
         labels = None if labels is None else labels[:size]
-        with torch.autocast(device_type=self.device.type, enabled=False):
+        # eager_nets: a compiled synthesis (speed.compile) cannot be differentiated twice.
+        with torch.autocast(device_type=self.device.type, enabled=False), eager_nets():
             ws = to_w_plus(self.generator, self.noise(size), labels, update_w_avg=True)
             ws = mix_styles(self.generator, ws, labels, self.style_mixing)
             images = self.generator.synthesis(ws)

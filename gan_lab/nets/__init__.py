@@ -8,11 +8,12 @@ family: ProGAN, StyleGAN and StyleGAN2 (equalized learning rate, mapping network
 from gan_lab.nets.conditioning import LabelChannels, LabelEmbedding, ProjectionHead
 from gan_lab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_lab.nets.equalized import MappingNetwork
-from gan_lab.nets.layers import Maxout, init_dcgan_weights_
+from gan_lab.nets.layers import init_dcgan_weights_
 from gan_lab.nets.mlp import MLPDiscriminator, MLPGenerator
 from gan_lab.nets.packing import pack
 from gan_lab.nets.patchgan import PatchDiscriminator
 from gan_lab.nets.progan import ProGANDiscriminator, ProGANGenerator
+from gan_lab.nets.replicated import ReplicatedMaxout as Maxout
 from gan_lab.nets.resnet_translator import ResnetGenerator
 from gan_lab.nets.stylegan import StyleGANDiscriminator, StyleGANGenerator
 from gan_lab.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator

@@ -1,4 +1,4 @@
-"""Building blocks shared by the networks: the maxout layer and the DCGAN initialisation."""
+"""Building blocks shared by the networks: the DCGAN initialisation."""
 
 from __future__ import annotations
 
@@ -14,34 +14,6 @@ _WEIGHTED = (
     nn.ConvTranspose2d,
     nn.ConvTranspose3d,
 )
-
-
-class Maxout(nn.Module):
-    """Fully connected maxout layer (Goodfellow et al., "Maxout Networks", ICML 2013, sec. 2).
-
-    One affine map produces ``pieces`` candidate values per output unit and the unit keeps
-    their maximum: ``h_i(x) = max_j (x W_{.ij} + b_{ij})``. The affine outputs are grouped
-    unit by unit: unit ``i`` takes columns ``i*pieces, ..., (i+1)*pieces - 1`` of ``linear``.
-    """
-
-    def __init__(self, in_features: int, out_features: int, pieces: int) -> None:
-        super().__init__()
-        if int(pieces) < 1:
-            raise ValueError(f"pieces={pieces}: a maxout layer needs at least one piece per unit")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
-        self.pieces = int(pieces)
-        self.linear = nn.Linear(self.in_features, self.out_features * self.pieces)
-
-    def forward(self, x: Tensor) -> Tensor:
-        y = self.linear(x)
-        return y.unflatten(-1, (self.out_features, self.pieces)).amax(dim=-1)
-
-    def extra_repr(self) -> str:
-        return (
-            f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"pieces={self.pieces}"
-        )
 
 
 @torch.no_grad()
