@@ -28,7 +28,7 @@ import math
 import re
 import statistics
 import sys
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -201,6 +201,15 @@ def _read_overrides(path: Path) -> dict[str, str]:
         else:
             overrides[key.lstrip("+")] = value
     return overrides
+
+
+def seeded_runs(root: str | Path) -> Iterator[tuple[str, int, Run]]:
+    """(name, seed, run) for the finished runs under ``root`` in folders named
+    ``<name>_s<seed>`` (the experiments' layout); other folders are skipped."""
+    for run in collect(root, finished=True):
+        name, _, seed = run.path.name.rpartition("_s")
+        if name and seed.isdigit():
+            yield name, int(seed), run
 
 
 def varying_keys(runs: Sequence[Run]) -> list[str]:

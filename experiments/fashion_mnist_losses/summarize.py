@@ -18,7 +18,7 @@ from pathlib import Path
 import matplotlib.image as mpimg
 from matplotlib.figure import Figure
 
-from gan_lab.summarize import collect, markdown_table, mean_curve, mean_spread, write_csv
+from gan_lab.summarize import markdown_table, mean_curve, mean_spread, seeded_runs, write_csv
 
 HERE = Path(__file__).resolve().parent
 # Run-folder prefix -> row title. The batch-norm-critic WGAN-GP runs are the study's first
@@ -39,11 +39,10 @@ COLUMNS = {"classifier/fid": "FID", "classifier/kid": "KID", "classifier/is": "I
 def load(runs: Path) -> list[dict]:
     """One record per finished run: loss and seed (from the folder name), minutes, results."""
     records = []
-    for run in collect(runs, finished=True):
-        loss, _, seed = run.path.name.rpartition("_s")
-        if loss not in LOSSES or not seed.isdigit():
+    for loss, seed, run in seeded_runs(runs):
+        if loss not in LOSSES:
             continue
-        records.append({"loss": loss, "seed": int(seed), "run": run,
+        records.append({"loss": loss, "seed": seed, "run": run,
                         "minutes": run.span_minutes, **run.results})
     return records
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import matplotlib.image as mpimg
 from matplotlib.figure import Figure
 
-from gan_lab.summarize import Run, collect, markdown_table, mean_curve, mean_spread, write_csv
+from gan_lab.summarize import Run, markdown_table, mean_curve, mean_spread, seeded_runs, write_csv
 
 HERE = Path(__file__).resolve().parent
 MODELS = {"dcgan": "DCGAN", "progan": "ProGAN", "stylegan": "StyleGAN", "stylegan2": "StyleGAN2"}
@@ -32,11 +32,8 @@ METRICS = {"classifier/fid": "FID", "classifier/kid": "KID", "classifier/precisi
 def load(runs: Path) -> list[dict]:
     """One record per finished run: name and seed (from the folder name), minutes, results."""
     records = []
-    for run in collect(runs, finished=True):
-        name, _, seed = run.path.name.rpartition("_s")
-        if not name or not seed.isdigit():
-            continue
-        record = {"name": name, "seed": int(seed), "run": run, "minutes": run.minutes,
+    for name, seed, run in seeded_runs(runs):
+        record = {"name": name, "seed": seed, "run": run, "minutes": run.minutes,
                   **run.results}
         raw = run.path / "no_ema" / "results.json"  # python -m gan_lab.evaluate ema=false
         if raw.is_file():

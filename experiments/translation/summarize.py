@@ -18,7 +18,7 @@ from pathlib import Path
 import matplotlib.image as mpimg
 from matplotlib.figure import Figure
 
-from gan_lab.summarize import collect, markdown_table, mean_spread
+from gan_lab.summarize import markdown_table, mean_spread, seeded_runs
 
 HERE = Path(__file__).resolve().parent
 VARIANTS = {"l1": "L1", "cgan": "cGAN", "l1_cgan": "L1 + cGAN"}
@@ -38,12 +38,9 @@ CG_COLUMNS = ["classifier/fid", "translation/domain_accuracy", "translation/l1",
 def load(runs: Path) -> list[dict]:
     """One record per finished run: model, variant, seed (from the folder name), minutes."""
     records = []
-    for run in collect(runs, finished=True):
-        name, _, seed = run.path.name.rpartition("_s")
-        if not name or not seed.isdigit():
-            continue
+    for name, seed, run in seeded_runs(runs):
         model, _, variant = name.partition("_")
-        records.append({"model": model, "variant": variant or "default", "seed": int(seed),
+        records.append({"model": model, "variant": variant or "default", "seed": seed,
                         "run": run, "minutes": run.span_minutes, **run.results})
     return records
 
