@@ -5,6 +5,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # Pins the torch/torchvision pair (a matching pair is needed: see README, Installation).
 CONSTRAINTS := constraints.txt
+# The suite runs on two worker processes (pytest-xdist): the tests are independent (each in its
+# own tmp_path, DDP on a free port), and 2 cores halve its time. PYTEST_ARGS= runs it serially.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: install train test lint clean
 

@@ -74,9 +74,16 @@ MODELS: dict[str, list[str]] = {
     "progan": ["model=progan", "model.generator.fmap_max=64", "model.stable_kimg=1",
                "model.fade_kimg=1"],
     "stylegan2": ["model=stylegan2", "model.generator.channel_max=64"],
+    # The BigGAN line on the 16x16 digits at the CPU widths of experiments/biggan_line (about 32
+    # maps): SNGAN (n_critic 5), SAGAN (attention at 8x8, SN in G), BigGAN (2 D steps,
+    # orthogonal regularization, attention at 8x8).
+    "sngan": ["model=sngan", "model.generator.width=32", "model.discriminator.width=32"],
+    "sagan": ["model=sagan", "model.generator.width=32", "model.discriminator.width=32",
+              "model.generator.attention=8"],
+    "biggan": ["model=biggan", "model.generator.width=8"],
 }
 AIMS = {"toy": 0.7, "dcgan": 0.9, "pix2pix": 0.9, "cyclegan": 0.9, "progan": 0.9,
-        "stylegan2": 0.9}
+        "stylegan2": 0.9, "sngan": 0.9, "sagan": 0.9, "biggan": 0.9}
 # Set by `import lightning_fabric` (so by `import pytorch_lightning`) for the whole process.
 NVML_ENV = "PYTORCH_NVML_BASED_CUDA_CHECK"
 

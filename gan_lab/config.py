@@ -28,11 +28,12 @@ if not OmegaConf.has_resolver("add"):
 # blocks for 128x128 images, 9 for 256x256 and larger).
 if not OmegaConf.has_resolver("resnet_blocks"):
     OmegaConf.register_new_resolver("resnet_blocks", lambda size: 6 if int(size) <= 128 else 9)
-# `norm: ${critic_norm:${loss.gp_weight},${loss.r1_gamma}}`: a critic trained with an input-
-# gradient penalty (WGAN-GP, R1) gets layer norm, else batch norm (DCGAN); see AdversarialLoss.
+# `norm: ${critic_norm:${loss.gp_weight},${loss.r1_gamma},...}`: a critic trained with an input-
+# gradient penalty (WGAN-GP, R1, R2) gets layer norm, else batch norm (DCGAN); see AdversarialLoss.
 if not OmegaConf.has_resolver("critic_norm"):
     OmegaConf.register_new_resolver(
-        "critic_norm", lambda gp, r1: "layer" if float(gp or 0) > 0 or float(r1 or 0) > 0 else "batch")
+        "critic_norm",
+        lambda *weights: "layer" if any(float(w or 0) > 0 for w in weights) else "batch")
 # `update: ${paired_update:${model.n_critic}}` (experiment=toy): PacGAN's simultaneous update
 # where D and G take one step each per batch; alternating where D takes n_critic steps (WGAN).
 if not OmegaConf.has_resolver("paired_update"):

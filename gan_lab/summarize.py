@@ -38,7 +38,7 @@ import yaml
 
 __all__ = ["Run", "Stats", "Summary", "collect", "common_overrides", "default_direction",
            "group", "main", "markdown_table", "mean_curve", "mean_spread", "optuna_best_run",
-           "optuna_results", "stats", "summarize", "varying_keys", "write_csv"]
+           "optuna_results", "sample_sheet", "stats", "summarize", "varying_keys", "write_csv"]
 
 # Metrics where a higher value is better; any other metric (FID, KID, reverse KL, L1, losses)
 # is ranked lowest first unless --direction says otherwise.
@@ -308,6 +308,29 @@ def write_csv(path: str | Path, fieldnames: Sequence[str], rows: Iterable[dict[s
         writer = csv.DictWriter(handle, fieldnames=list(fieldnames), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def sample_sheet(panels: Sequence[tuple[str, Run]], path: str | Path, columns: int = 8,
+                 size: float = 2.8) -> None:
+    """One figure of the latest sample grid of each ``(title, run)``, ``columns`` to a row (runs
+    without grids get an empty panel); nothing is written for no panels."""
+    import matplotlib.image as mpimg
+    from matplotlib.figure import Figure
+
+    if not panels:
+        return
+    columns = min(columns, len(panels))
+    rows = -(-len(panels) // columns)
+    figure = Figure(figsize=(size * columns, (size + 0.3) * rows))
+    grid = figure.subplots(rows, columns, squeeze=False).flatten()
+    for axes in grid:
+        axes.axis("off")
+    for axes, (title, run) in zip(grid, panels, strict=False):
+        if run.samples:
+            axes.imshow(mpimg.imread(run.samples[-1]), cmap="gray")
+        axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
 
 
 def optuna_results(root: str | Path) -> dict[str, Any] | None:

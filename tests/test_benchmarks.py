@@ -33,6 +33,10 @@ TINY = {
     "stylegan2": ["data.image_size=8", "data.batch_size=4", "model.latent_dim=8",
                   "model.generator.w_dim=8", "model.generator.channel_base=32",
                   "model.generator.channel_max=8", "model.generator.mapping_layers=2"],
+    "sngan": ["data.image_size=8", "model.generator.width=8", "model.discriminator.width=8",
+              "model.latent_dim=8", "data.batch_size=8"],
+    "biggan": ["data.image_size=16", "model.generator.width=2", "model.latent_dim=9",
+               "data.batch_size=8", "model.ema_start=1", "model.generator.attention=null"],
     "dcgan": [
         "data.image_size=8",
         "model.generator.width=8",
@@ -71,6 +75,8 @@ def test_benchmark_reports_rates_and_their_ratio():
     ("toy", ["model.packing=2", "model.replicas=2", "model.log_every=3"]),  # a joint phase
     ("pix2pix", ["model.log_every=2"]),   # G first, dropout, the linear lr decay
     ("cyclegan", ["model.log_every=2"]),  # two Gs and Ds, the history pools
+    ("sngan", ["model.log_every=2", "model.n_critic=2"]),   # spectral norm's power iterations
+    ("biggan", ["model.log_every=2", "model.ema_decay=0.9"]),   # the orthogonal term, EMA
 ])
 def test_plain_loop_does_the_same_work_as_the_module(tmp_path, model, extra):
     # Same init, same batches, same noise draws, same updates: the nets end up equal, so the
@@ -130,3 +136,26 @@ def test_replicas_benchmark_times_stacked_against_sequential_runs(tmp_path, caps
     assert result["ratio"] == pytest.approx(
         result["replicated"]["median"] / result["sequential"]["median"])
     assert "--replicas 2" in result["command"] and result["machine"]["threads"] == 1
+
+
+def test_layer_cost_benchmark_times_each_layer_on_and_off(tmp_path, capsys):
+    from benchmarks.layer_costs import COMPARISONS
+    from benchmarks.layer_costs import main as layer_costs_main
+
+    out = tmp_path / "layer_costs.json"
+    assert layer_costs_main(["--iterations", "1", "--repeats", "1", "--warmup", "0",
+                             "--out", str(out), "model.generator.width=8",
+                             "model.discriminator.width=8", "model.latent_dim=8",
+                             "data.batch_size=4", "model.n_critic=1"]) == 0
+    printed = capsys.readouterr().out
+    results = json.loads(out.read_text())["results"]
+    assert [r["layer"] for r in results] == list(COMPARISONS)
+    for result in results:
+        assert f"| {result['layer']} | {result['model']} |" in printed
+        assert result["ratio"] == pytest.approx(result["with"]["median"]
+                                                / result["without"]["median"])
+    # The variants differ in the layer only: spectral norm off in D, attention off in G and D.
+    from benchmarks.throughput import compose_config
+    on = compose_config("sngan", [], run_dir=tmp_path)
+    off = compose_config("sngan", COMPARISONS["spectral_norm"][2], run_dir=tmp_path)
+    assert on.model.discriminator.spectral_norm and not off.model.discriminator.spectral_norm

@@ -24,6 +24,8 @@ SMALL_EVAL = [
     "eval.classifier.epochs=1",
     "eval.metrics.image_quality.kid_subset_size=100",
     "eval.metrics.image_quality.kid_subsets=10",
+    "eval.metrics.cas.width=8",
+    "eval.metrics.cas.epochs=1",
 ]
 
 

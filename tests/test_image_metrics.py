@@ -31,14 +31,15 @@ from gan_lab.metrics import (
 )
 from gan_lab.metrics import image_quality as image_quality_module
 from gan_lab.metrics.extractor import to_uint8
-from gan_lab.metrics.image_quality import used_kid_subset_size
+from gan_lab.metrics.image_quality import density_coverage, used_kid_subset_size
 from gan_lab.metrics.inception import INCEPTION_WEIGHTS_FILE, default_weights_path
 
 # Settings of the small digits classifier shared by the tests (about 97% held-out accuracy).
 CLASSIFIER = {"width": 8, "epochs": 3}
 QUALITY_KEYS = {
     "classifier/fid", "classifier/kid", "classifier/kid_std", "classifier/is",
-    "classifier/is_std", "classifier/precision", "classifier/recall",
+    "classifier/is_std", "classifier/precision", "classifier/recall", "classifier/density",
+    "classifier/coverage",
 }
 
 
@@ -235,6 +236,37 @@ def test_precision_recall_mode_collapse():
     assert recall <= 1 / 200 + 1e-6  # ... but they cover (at most) one real sample
     # the roles swap when real and fake are exchanged
     assert precision_recall(fake, real) == pytest.approx((recall, precision))
+
+
+# --------------------------------------------------------------------------- density / coverage
+
+
+def test_density_coverage_hand_computed():
+    # Real points on a line at 0, 1, 3, 7 with k = 1: each ball's radius is the distance to the
+    # nearest other real point (1, 1, 2, 4). A fake at 0.5 lies in the balls of 0 and 1 (strictly
+    # inside both), one at 5 in the ball of 7 (distance 2 < 4) only.
+    real = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
+    fake = torch.tensor([[0.5], [5.0]])
+    density, coverage = density_coverage(real, fake, neighbourhood=1)
+    assert density == pytest.approx((2 + 1) / 2)   # 3 ball memberships, 2 fakes, k = 1
+    assert coverage == pytest.approx(3 / 4)        # the balls of 0, 1 and 7 hold a fake
+
+
+def test_density_coverage_separate_collapse_from_precision():
+    # Naeem et al. 2020, sec. 3: a generator collapsed onto one real sample keeps precision 1
+    # but its coverage is the one ball it reaches; samples of the real distribution have density
+    # and coverage near 1.
+    real = torch.randn(500, 4, generator=_gen(5))
+    collapsed = real[0] + 1e-3 * torch.randn(300, 4, generator=_gen(6))
+    assert precision_recall(real, collapsed)[0] == 1.0
+    density, coverage = density_coverage(real, collapsed)
+    assert coverage <= 5 / 500 + 1e-9   # at most the few balls around real[0]
+    # ... and its density is the number of balls round real[0] that hold it, over k (brute force)
+    radii = torch.cdist(real, real).kthvalue(6, dim=1).values   # the 5th neighbour; self is 1st
+    balls = (torch.cdist(real, collapsed) < radii[:, None]).sum(0).float().mean() / 5
+    assert density == pytest.approx(float(balls))
+    density, coverage = density_coverage(real, torch.randn(500, 4, generator=_gen(7)))
+    assert 0.8 < density < 1.2 and coverage > 0.9
 
 
 # --------------------------------------------------------------------------- Inception

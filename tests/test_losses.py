@@ -396,7 +396,7 @@ def test_adversarial_loss_accepts_ints_from_config():
     [
         (
             {"objective": "foo"},
-            "loss.objective='foo' is not one of: hinge, lsgan, minimax, nsgan, wasserstein",
+            "loss.objective='foo' is not one of: hinge, lsgan, minimax, nsgan, rpgan, wasserstein",
         ),
         ({"gp_weight": -1}, "loss.gp_weight=-1 must be >= 0"),
         ({"r1_gamma": -0.5}, "loss.r1_gamma=-0.5 must be >= 0"),

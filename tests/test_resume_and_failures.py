@@ -34,9 +34,9 @@ def test_non_finite_loss_stops_with_a_clear_error_and_keeps_the_good_checkpoint(
     original = AdversarialLoss.generator_loss
     calls = {"n": 0}
 
-    def poisoned(self, fake_scores):
+    def poisoned(self, fake_scores, real_scores=None):
         calls["n"] += 1
-        loss = original(self, fake_scores)
+        loss = original(self, fake_scores, real_scores)
         return loss * float("nan") if calls["n"] > 5 else loss
 
     monkeypatch.setattr(AdversarialLoss, "generator_loss", poisoned)

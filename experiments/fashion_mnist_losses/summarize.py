@@ -15,10 +15,16 @@ import statistics
 import sys
 from pathlib import Path
 
-import matplotlib.image as mpimg
 from matplotlib.figure import Figure
 
-from gan_lab.summarize import markdown_table, mean_curve, mean_spread, seeded_runs, write_csv
+from gan_lab.summarize import (
+    markdown_table,
+    mean_curve,
+    mean_spread,
+    sample_sheet,
+    seeded_runs,
+    write_csv,
+)
 
 HERE = Path(__file__).resolve().parent
 # Run-folder prefix -> row title. The batch-norm-critic WGAN-GP runs are the study's first
@@ -98,16 +104,8 @@ def plot_curves(records: list[dict], path: Path) -> None:
 
 def plot_samples(records: list[dict], path: Path, seed: int = 0) -> None:
     chosen = {r["loss"]: r["run"] for r in records if r["seed"] == seed}
-    losses = [loss for loss in LOSSES if loss in chosen]
-    figure = Figure(figsize=(2.6 * len(losses), 2.9))
-    for j, loss in enumerate(losses):
-        axis = figure.add_subplot(1, len(losses), j + 1)
-        axis.axis("off")
-        if chosen[loss].samples:
-            axis.imshow(mpimg.imread(chosen[loss].samples[-1]), cmap="gray")
-        axis.set_title(LOSSES[loss], fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    sample_sheet([(title, chosen[loss]) for loss, title in LOSSES.items() if loss in chosen],
+                 path, size=2.6)
 
 
 def main(runs: Path, out: Path = HERE) -> None:

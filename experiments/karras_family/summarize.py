@@ -16,10 +16,17 @@ import json
 import sys
 from pathlib import Path
 
-import matplotlib.image as mpimg
 from matplotlib.figure import Figure
 
-from gan_lab.summarize import Run, markdown_table, mean_curve, mean_spread, seeded_runs, write_csv
+from gan_lab.summarize import (
+    Run,
+    markdown_table,
+    mean_curve,
+    mean_spread,
+    sample_sheet,
+    seeded_runs,
+    write_csv,
+)
 
 HERE = Path(__file__).resolve().parent
 MODELS = {"dcgan": "DCGAN", "progan": "ProGAN", "stylegan": "StyleGAN", "stylegan2": "StyleGAN2"}
@@ -98,16 +105,8 @@ def curves(records: list[dict], path: Path) -> None:
 
 def samples(records: list[dict], path: Path) -> None:
     first = {r["name"]: r["run"] for r in records if r["seed"] == 0}
-    names = [n for n in MODELS if n in first and first[n].samples]
-    if not names:
-        return
-    figure = Figure(figsize=(3 * len(names), 3.3))
-    for axes, name in zip(figure.subplots(1, len(names), squeeze=False)[0], names, strict=True):
-        axes.imshow(mpimg.imread(first[name].samples[-1]), cmap="gray")
-        axes.set_title(MODELS[name])
-        axes.axis("off")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    sample_sheet([(title, first[name]) for name, title in MODELS.items()
+                  if name in first and first[name].samples], path, size=3.0)
 
 
 def main(runs: Path, out: Path = HERE) -> None:

@@ -8,7 +8,8 @@ Hydra builds it from the ``loss`` config node, e.g.::
       gp_weight: 10.0
 
 The training module calls :meth:`discriminator_loss` + the values of :meth:`penalties` for the
-discriminator step, :meth:`generator_loss` for the generator step, and
+discriminator step, :meth:`generator_loss` for the generator step (with D's scores on the real
+batch too when :attr:`needs_real_scores`: relativistic pairing), and
 :meth:`after_discriminator_step` after each discriminator optimizer step.
 """
 
@@ -19,8 +20,14 @@ from numbers import Real
 
 from torch import Tensor, nn
 
-from gan_lab.losses.objectives import OBJECTIVES
-from gan_lab.losses.regularizers import Critic, clip_weights_, gradient_penalty, r1_penalty
+from gan_lab.losses.objectives import OBJECTIVES, PAIRED_OBJECTIVES
+from gan_lab.losses.regularizers import (
+    Critic,
+    clip_weights_,
+    gradient_penalty,
+    r1_penalty,
+    r2_penalty,
+)
 
 __all__ = ["AdversarialLoss"]
 
@@ -44,14 +51,19 @@ def _number(key: str, value: object, *, allow_zero: bool, allow_none: bool = Fal
 
 
 class AdversarialLoss:
-    """GAN objective plus optional gradient penalty, R1 penalty and weight clipping.
+    """GAN objective plus optional gradient penalty, R1 / R2 penalties and weight clipping.
 
     Args:
-        objective: one of ``OBJECTIVES`` (hinge, lsgan, minimax, nsgan, wasserstein).
+        objective: one of ``OBJECTIVES`` (hinge, lsgan, minimax, nsgan, wasserstein) or
+            ``PAIRED_OBJECTIVES`` (rpgan: relativistic pairing, whose generator loss also takes
+            D's scores on the real batch, paired element-wise with the fakes).
         gp_weight: lambda of the WGAN-GP penalty (Gulrajani et al. 2017); 0 disables it.
         gp_center: target gradient norm of that penalty (1 two-sided, 0 zero-centred).
         r1_gamma: gamma of the R1 penalty (Mescheder et al. 2018), applied as
             ``gamma / 2 * E||grad D(x)||^2``; 0 disables it.
+        r2_gamma: gamma of the R2 penalty at generated samples (Mescheder et al. 2018, eq. 10;
+            R3GAN, Huang et al. 2024, sec. 3), ``gamma / 2 * E||grad D(G(z))||^2`` as the
+            official R3GAN code (``(Gamma / 2) * (R1Penalty + R2Penalty)``); 0 disables it.
         weight_clip: clip every discriminator parameter to ``[-c, c]`` after each
             discriminator step (Arjovsky et al. 2017); ``None`` disables it.
         drift: epsilon of ProGAN's drift term epsilon * E[D(x)^2] on real scores, which keeps
@@ -66,9 +78,11 @@ class AdversarialLoss:
         r1_gamma: float = 0.0,
         weight_clip: float | None = None,
         drift: float = 0.0,
+        r2_gamma: float = 0.0,
     ) -> None:
-        if not isinstance(objective, str) or objective not in OBJECTIVES:
-            allowed = ", ".join(sorted(OBJECTIVES))
+        known = {**OBJECTIVES, **PAIRED_OBJECTIVES}
+        if not isinstance(objective, str) or objective not in known:
+            allowed = ", ".join(sorted(known))
             raise ValueError(f"loss.objective={objective!r} is not one of: {allowed}")
         self.objective: str = objective
         self.gp_weight: float = _number("gp_weight", gp_weight, allow_zero=True)
@@ -82,12 +96,13 @@ class AdversarialLoss:
             "weight_clip", weight_clip, allow_zero=False, allow_none=True
         )
         self.drift: float = _number("drift", drift, allow_zero=True)
-        self._d_loss, self._g_loss = OBJECTIVES[objective]
+        self.r2_gamma: float = _number("r2_gamma", r2_gamma, allow_zero=True)
+        self._d_loss, self._g_loss = known[objective]
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(objective={self.objective!r}, gp_weight={self.gp_weight}, "
-            f"gp_center={self.gp_center}, r1_gamma={self.r1_gamma}, "
+            f"gp_center={self.gp_center}, r1_gamma={self.r1_gamma}, r2_gamma={self.r2_gamma}, "
             f"weight_clip={self.weight_clip}, drift={self.drift})"
         )
 
@@ -95,16 +110,29 @@ class AdversarialLoss:
         """Objective's discriminator loss from raw scores on real and generated samples."""
         return self._d_loss(real_scores, fake_scores)
 
-    def generator_loss(self, fake_scores: Tensor) -> Tensor:
-        """Objective's generator loss from raw scores on generated samples."""
-        return self._g_loss(fake_scores)
+    @property
+    def needs_real_scores(self) -> bool:
+        """Whether :meth:`generator_loss` needs D's scores on real samples (relativistic
+        pairing: ``rpgan``); the generator step then scores a real batch too."""
+        return self.objective in PAIRED_OBJECTIVES
+
+    def generator_loss(self, fake_scores: Tensor, real_scores: Tensor | None = None) -> Tensor:
+        """Objective's generator loss from raw scores on generated samples (and, for a paired
+        objective, on as many real samples, paired element-wise; ignored otherwise)."""
+        if not self.needs_real_scores:
+            return self._g_loss(fake_scores)
+        if real_scores is None:
+            raise ValueError(f"loss.objective={self.objective} is relativistic: its generator "
+                             "loss needs D's scores on real samples (real_scores=)")
+        return self._g_loss(fake_scores, real_scores)
 
     def penalties(self, critic: Critic, real: Tensor, fake: Tensor,
                   real_scores: Tensor | None = None) -> dict[str, Tensor]:
         """Already-weighted regulariser terms to add to the discriminator loss.
 
         Keys: ``"gp"`` (``gp_weight * gradient_penalty``) when ``gp_weight > 0``, ``"r1"``
-        (``r1_gamma / 2 * r1_penalty``) when ``r1_gamma > 0`` and ``"drift"``
+        (``r1_gamma / 2 * r1_penalty`` at ``real``) when ``r1_gamma > 0``, ``"r2"``
+        (``r2_gamma / 2 * r2_penalty`` at ``fake``) when ``r2_gamma > 0`` and ``"drift"``
         (``drift * E[D(x)^2]`` on ``real_scores``) when ``drift > 0``; empty when none is on.
         """
         terms: dict[str, Tensor] = {}
@@ -118,12 +146,14 @@ class AdversarialLoss:
             )
         if self.r1_gamma > 0:
             terms["r1"] = 0.5 * self.r1_gamma * r1_penalty(critic, real)
+        if self.r2_gamma > 0:
+            terms["r2"] = 0.5 * self.r2_gamma * r2_penalty(critic, fake)
         return terms
 
     @property
     def penalizes_input_gradients(self) -> bool:
-        """Whether a penalty differentiates D's scores w.r.t. its inputs (WGAN-GP, R1)."""
-        return self.gp_weight > 0 or self.r1_gamma > 0
+        """Whether a penalty differentiates D's scores w.r.t. its inputs (WGAN-GP, R1, R2)."""
+        return self.gp_weight > 0 or self.r1_gamma > 0 or self.r2_gamma > 0
 
     def check_critic(self, critic: nn.Module, name: str = "the discriminator") -> None:
         """ValueError when a penalty meets batch norm in the critic.
@@ -139,7 +169,8 @@ class AdversarialLoss:
         if mixing:
             raise ValueError(
                 f"{name} has {mixing[0]}, which mixes the samples of a batch, so the penalty of "
-                f"loss={self.objective} (gp_weight={self.gp_weight}, r1_gamma={self.r1_gamma}) "
+                f"loss={self.objective} (gp_weight={self.gp_weight}, r1_gamma={self.r1_gamma}, "
+                f"r2_gamma={self.r2_gamma}) "
                 "would not be each sample's; use a critic without batch norm (norm=layer, the "
                 "default with penalties, or norm=none)")
 

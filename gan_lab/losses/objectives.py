@@ -20,6 +20,7 @@ from torch import Tensor
 
 __all__ = [
     "OBJECTIVES",
+    "PAIRED_OBJECTIVES",
     "hinge_d_loss",
     "hinge_g_loss",
     "lsgan_d_loss",
@@ -28,6 +29,8 @@ __all__ = [
     "minimax_g_loss",
     "nsgan_d_loss",
     "nsgan_g_loss",
+    "rpgan_d_loss",
+    "rpgan_g_loss",
     "wasserstein_d_loss",
     "wasserstein_g_loss",
 ]
@@ -134,8 +137,36 @@ def hinge_g_loss(fake: Tensor) -> Tensor:
     return -_promote(fake).mean()
 
 
+# --------------------------------------------------------------------------- relativistic pairing
+
+
+def _paired(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    if real.shape != fake.shape:
+        raise ValueError(f"rpgan pairs real and fake scores element-wise: real "
+                         f"{tuple(real.shape)} and fake {tuple(fake.shape)} must have one shape")
+    return _promote(real), _promote(fake)
+
+
+def rpgan_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """Relativistic pairing GAN, discriminator (Jolicoeur-Martineau 2019, "The relativistic
+    discriminator", RSGAN; Huang et al. 2024, "The GAN is dead; long live the GAN!", eq. 2).
+
+    ``E[f(-(D(x_real) - D(x_fake)))]`` with ``f = softplus``, real and fake paired element-wise.
+    """
+    real, fake = _paired(real, fake)
+    return F.softplus(fake - real).mean()
+
+
+def rpgan_g_loss(fake: Tensor, real: Tensor) -> Tensor:
+    """Relativistic pairing GAN, generator (Huang et al. 2024, eq. 2 with the roles swapped):
+    ``E[f(-(D(x_fake) - D(x_real)))]``, ``f = softplus``, paired element-wise."""
+    real, fake = _paired(real, fake)
+    return F.softplus(real - fake).mean()
+
+
 DLoss = Callable[[Tensor, Tensor], Tensor]
 GLoss = Callable[[Tensor], Tensor]
+PairedGLoss = Callable[[Tensor, Tensor], Tensor]
 
 #: name -> (discriminator loss ``d(real, fake)``, generator loss ``g(fake)``)
 OBJECTIVES: dict[str, tuple[DLoss, GLoss]] = {
@@ -144,4 +175,10 @@ OBJECTIVES: dict[str, tuple[DLoss, GLoss]] = {
     "wasserstein": (wasserstein_d_loss, wasserstein_g_loss),
     "lsgan": (lsgan_d_loss, lsgan_g_loss),
     "hinge": (hinge_d_loss, hinge_g_loss),
+}
+
+#: name -> (discriminator loss ``d(real, fake)``, generator loss ``g(fake, real)``): objectives
+#: whose generator loss needs D's scores on real samples too (relativistic pairing).
+PAIRED_OBJECTIVES: dict[str, tuple[DLoss, PairedGLoss]] = {
+    "rpgan": (rpgan_d_loss, rpgan_g_loss),
 }

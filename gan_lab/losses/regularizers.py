@@ -1,4 +1,4 @@
-"""Discriminator regularisers: WGAN-GP gradient penalty, R1 penalty and weight clipping.
+"""Discriminator regularisers: WGAN-GP gradient penalty, R1 / R2 penalties and weight clipping.
 
 Why the penalties turn autocast off
 -----------------------------------
@@ -22,7 +22,8 @@ from torch import Tensor, nn
 
 from gan_lab.speed import eager_nets
 
-__all__ = ["clip_weights_", "gradient_penalty", "r1_penalty"]
+__all__ = ["clip_weights_", "gradient_penalty", "r1_penalty", "r2_penalty",
+           "zero_centered_penalty"]
 
 Critic = Callable[[Tensor], Tensor]
 
@@ -80,6 +81,17 @@ def gradient_penalty(critic: Critic, real: Tensor, fake: Tensor, center: float =
     return (grad_norm - center).pow(2).mean()
 
 
+def zero_centered_penalty(critic: Critic, x: Tensor) -> Tensor:
+    """``E_x[||grad_x D(x)||_2^2]`` at the samples ``x`` (squared norm over all non-batch
+    dimensions, mean over the batch), without a weight: R1 at real data, R2 at generated data.
+
+    Returns:
+        A float32 scalar, differentiable w.r.t. the critic's parameters (``x`` is detached).
+    """
+    grad = _input_gradient(critic, x)
+    return grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
 def r1_penalty(critic: Critic, real: Tensor) -> Tensor:
     """R1 penalty (Mescheder et al. 2018, eq. 9) without the ``gamma / 2`` factor.
 
@@ -89,8 +101,14 @@ def r1_penalty(critic: Critic, real: Tensor) -> Tensor:
     Returns:
         A float32 scalar, differentiable w.r.t. the critic's parameters.
     """
-    grad = _input_gradient(critic, real)
-    return grad.flatten(1).pow(2).sum(dim=1).mean()
+    return zero_centered_penalty(critic, real)
+
+
+def r2_penalty(critic: Critic, fake: Tensor) -> Tensor:
+    """R2 penalty (Mescheder et al. 2018, eq. 10; Huang et al. 2024, "The GAN is dead; long live
+    the GAN!", sec. 3) without the ``gamma / 2`` factor: ``E[||grad D(x)||_2^2]`` at generated
+    samples (detached, so no gradient reaches the generator)."""
+    return zero_centered_penalty(critic, fake)
 
 
 def clip_weights_(module: nn.Module, clip_value: float) -> None:

@@ -1,6 +1,8 @@
 """Evaluation metrics (no dependency on models, callbacks, training or Hydra)."""
 
 from gan_lab.metrics.classifier import ClassifierExtractor, DomainClassifier
+from gan_lab.metrics.conditional import ClassificationAccuracyScore, IntraFID, intra_fid
+from gan_lab.metrics.dinov2 import DinoV2Extractor
 from gan_lab.metrics.extractor import FeatureExtractor
 from gan_lab.metrics.image_quality import (
     ClassAccuracy,
@@ -17,14 +19,18 @@ from gan_lab.metrics.translation import TranslationQuality
 
 __all__ = [
     "ClassAccuracy",
+    "ClassificationAccuracyScore",
     "ClassifierExtractor",
+    "DinoV2Extractor",
     "DomainClassifier",
     "FeatureExtractor",
     "ImageQuality",
     "InceptionExtractor",
+    "IntraFID",
     "ModeCoverage",
     "fid",
     "inception_score",
+    "intra_fid",
     "kid",
     "mode_statistics",
     "precision_recall",

@@ -21,14 +21,14 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from gan_lab.data.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.extractor import FeatureExtractor
 from gan_lab.progress import phase
 
-__all__ = ["ClassifierExtractor", "DomainClassifier"]
+__all__ = ["ClassifierExtractor", "DomainClassifier", "classifier_accuracy", "train_classifier"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,42 @@ def _split(n: int, holdout: float, seed: int) -> tuple[Tensor, Tensor]:
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_held = max(1, round(n * holdout))
     return order[n_held:], order[:n_held]
+
+
+def train_classifier(dataset: Dataset, channels: int, classes: int, *, width: int, epochs: int,
+                     lr: float, batch_size: int, seed: int, device: torch.device | str = "cpu",
+                     desc: str = "training a classifier") -> DomainClassifier:
+    """A :class:`DomainClassifier` trained on ``dataset``'s ``(image, label)`` pairs (Adam,
+    cross-entropy, ``epochs`` shuffled passes; initialisation and order seeded by ``seed``),
+    returned on the CPU in eval mode. Shared by the FID classifier and the CAS evaluator."""
+    torch.manual_seed(seed)
+    net = DomainClassifier(channels, classes, width).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    net.train()
+    batches = (batch for _ in range(epochs) for batch in loader)
+    for images, labels in phase(batches, epochs * len(loader), desc):
+        _, logits = net(images.to(device, torch.float32))
+        loss = nn.functional.cross_entropy(logits, labels.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return net.eval().cpu()
+
+
+@torch.no_grad()
+def classifier_accuracy(net: DomainClassifier, dataset: Dataset,
+                        device: torch.device | str = "cpu") -> float:
+    """The share of ``dataset``'s ``(image, label)`` pairs that ``net`` classifies right."""
+    net = net.to(device).eval()
+    correct = total = 0
+    for images, labels in DataLoader(dataset, batch_size=512):
+        _, logits = net(images.to(device, torch.float32))
+        correct += int((logits.argmax(1).cpu() == labels).sum())
+        total += len(labels)
+    net.cpu()
+    return correct / total
 
 
 class ClassifierExtractor(FeatureExtractor):
@@ -148,27 +184,12 @@ class ClassifierExtractor(FeatureExtractor):
         s = self.settings
         dataset = datamodule.reference_set
         train_idx, held_idx = _split(len(dataset), s["holdout"], s["seed"])
-        torch.manual_seed(s["seed"])
-        net = DomainClassifier(datamodule.sample_shape[0], classes, s["width"]).to(self.device)
-        optimizer = torch.optim.Adam(net.parameters(), lr=s["lr"])
-        loader = DataLoader(Subset(dataset, train_idx.tolist()), batch_size=s["train_batch_size"],
-                            shuffle=True, generator=torch.Generator().manual_seed(s["seed"]))
-        net.train()
-        batches = (batch for _ in range(s["epochs"]) for batch in loader)
         desc = f"training the FID classifier ({s['epochs']} epochs, cached for later runs)"
-        for images, labels in phase(batches, s["epochs"] * len(loader), desc):
-            _, logits = net(images.to(self.device))
-            loss = nn.functional.cross_entropy(logits, labels.to(self.device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        net.eval()
-        correct = 0
-        with torch.no_grad():
-            for images, labels in DataLoader(Subset(dataset, held_idx.tolist()), batch_size=512):
-                _, logits = net(images.to(self.device))
-                correct += int((logits.argmax(1).cpu() == labels).sum())
-        return net.cpu(), correct / len(held_idx)
+        net = train_classifier(Subset(dataset, train_idx.tolist()), datamodule.sample_shape[0],
+                               classes, width=s["width"], epochs=s["epochs"], lr=s["lr"],
+                               batch_size=s["train_batch_size"], seed=s["seed"],
+                               device=self.device, desc=desc)
+        return net, classifier_accuracy(net, Subset(dataset, held_idx.tolist()), self.device)
 
     # -- extraction -------------------------------------------------------------------------
 

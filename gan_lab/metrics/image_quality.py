@@ -12,18 +12,27 @@ The numbers are torch-fidelity's, computed from features of a chosen extractor
 * Precision and recall, Kynkaenniemi et al. 2019, sec. 3: the share of generated samples inside
   the real manifold (union of balls to each real point's k-th nearest real neighbour, k=3), and
   of real samples inside the generated manifold.
+* Density and coverage, Naeem et al. 2020, eqs. (3) and (4), with the authors' own code (the
+  ``prdc`` package): density counts how many real k-NN balls (k=5) hold each generated sample,
+  divided by k (1 on average for samples from the real distribution, unbounded above);
+  coverage is the share of real samples whose ball holds at least one generated sample. A
+  generator collapsed onto a few real-looking images keeps precision near 1, but its coverage
+  falls to the share of real balls it reaches.
 
 The real-data features are computed once per (extractor weights, data) and cached on disk.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+from prdc.prdc import compute_nearest_neighbour_distances, compute_pairwise_distance
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 from torch_fidelity.metric_fid import (
@@ -56,15 +65,17 @@ from gan_lab.progress import phase
 __all__ = [
     "ClassAccuracy",
     "ImageQuality",
+    "density_coverage",
     "fid",
     "inception_score",
     "kid",
     "precision_recall",
     "real_features",
+    "real_subset",
 ]
 
 log = logging.getLogger(__name__)
-METRICS = ("fid", "kid", "is", "pr")
+METRICS = ("fid", "kid", "is", "pr", "dc")
 IS_SPLITS = 10
 
 
@@ -108,6 +119,26 @@ def precision_recall(real: Tensor, fake: Tensor, neighbourhood: int = 3) -> tupl
     return float(out[KEY_METRIC_PRECISION]), float(out[KEY_METRIC_RECALL])
 
 
+def density_coverage(real: Tensor, fake: Tensor, neighbourhood: int = 5) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020, eqs. 3-4) of ``fake`` against ``real`` features,
+    ``k = neighbourhood`` (the paper's 5), computed by the authors' ``prdc`` functions."""
+    real = real.detach().cpu().float().numpy()
+    fake = fake.detach().cpu().float().numpy()
+    with contextlib.redirect_stdout(io.StringIO()):  # prdc prints the sample counts
+        radii = compute_nearest_neighbour_distances(real, neighbourhood)
+        distances = compute_pairwise_distance(real, fake)   # (N_real, N_fake)
+    inside = distances < radii[:, None]
+    density = inside.sum(axis=0).mean() / float(neighbourhood)
+    coverage = (distances.min(axis=1) < radii).mean()
+    return float(density), float(coverage)
+
+
+def real_subset(size: int, num_images: int, seed: int = 0) -> Tensor:
+    """Indices of the real images :func:`real_features` uses: a seeded random subset of
+    ``num_images`` of the ``size`` reference images (all of them, shuffled, when fewer)."""
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))[:num_images]
+
+
 def real_features(extractor: FeatureExtractor, datamodule: Any, num_images: int,
                   cache_dir: Path, seed: int = 0) -> tuple[Tensor, Tensor]:
     """Features and logits of ``num_images`` real training images (a seeded random subset, or
@@ -118,8 +149,7 @@ def real_features(extractor: FeatureExtractor, datamodule: Any, num_images: int,
         stored = torch.load(path, map_location="cpu", weights_only=True)
         return stored["features"], stored["logits"]
     dataset = datamodule.reference_set
-    count = min(num_images, len(dataset))
-    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:count]
+    order = real_subset(len(dataset), num_images, seed)
     features, logits = [], []
     loader = DataLoader(Subset(dataset, order.tolist()), batch_size=500)
     for batch in phase(loader, len(loader), f"real-image features ({len(order)} images, cached)"):
@@ -155,7 +185,8 @@ class ImageQuality:
     """Evaluator: FID, KID, IS and precision/recall of generated images against the real data.
 
     Results are named ``<extractor.name>/<metric>``: ``fid``, ``kid``, ``kid_std``, ``is``,
-    ``is_std``, ``precision``, ``recall`` (``metrics`` picks among fid, kid, is, pr).
+    ``is_std``, ``precision``, ``recall``, ``density``, ``coverage`` (``metrics`` picks among
+    fid, kid, is, pr, dc).
 
     Args:
         extractor: the feature extractor.
@@ -164,6 +195,7 @@ class ImageQuality:
         metrics: which of fid, kid, is, pr to compute.
         kid_subsets, kid_subset_size: KID's random subsets (capped at the sample sizes).
         pr_neighbourhood: k of the k-NN manifolds of precision/recall.
+        dc_neighbourhood: k of the k-NN balls of density/coverage (Naeem et al.: 5).
         cache_dir: where real features are cached; ``None``: the default evaluation cache.
         chunk: images generated per call of the sampler.
     """
@@ -171,19 +203,24 @@ class ImageQuality:
     def __init__(self, extractor: FeatureExtractor, num_samples: int = 10000,
                  num_real: int | None = None, metrics: tuple[str, ...] | list[str] = METRICS,
                  kid_subsets: int = 100, kid_subset_size: int = 1000, pr_neighbourhood: int = 3,
-                 cache_dir: str | None = None, chunk: int = 500) -> None:
+                 dc_neighbourhood: int = 5, cache_dir: str | None = None, chunk: int = 500) -> None:
         unknown = sorted(set(metrics) - set(METRICS))
         if unknown:
             raise ValueError(f"metrics={list(metrics)}: unknown {unknown}; allowed {list(METRICS)}")
+        if "is" in metrics and not getattr(extractor, "has_logits", True):
+            raise ValueError(f"metrics={list(metrics)}: the {extractor.name} features have no "
+                             "class logits, so no Inception Score; drop 'is'")
         for key, value in (("num_samples", num_samples), ("kid_subsets", kid_subsets),
                            ("kid_subset_size", kid_subset_size),
-                           ("pr_neighbourhood", pr_neighbourhood), ("chunk", chunk)):
+                           ("pr_neighbourhood", pr_neighbourhood),
+                           ("dc_neighbourhood", dc_neighbourhood), ("chunk", chunk)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 2:
                 raise ValueError(f"{key}={value!r}: must be an integer >= 2")
         num_real = num_samples if num_real is None else num_real
         # IS splits the samples 10 ways; a k-NN radius needs more than k points.
         floor = max(IS_SPLITS if "is" in metrics else 2,
-                    pr_neighbourhood + 1 if "pr" in metrics else 2)
+                    pr_neighbourhood + 1 if "pr" in metrics else 2,
+                    dc_neighbourhood + 1 if "dc" in metrics else 2)
         for key, value in (("num_samples", num_samples), ("num_real", num_real)):
             if isinstance(value, bool) or not isinstance(value, int) or value < floor:
                 raise ValueError(f"{key}={value!r}: must be an integer >= {floor} for "
@@ -199,6 +236,7 @@ class ImageQuality:
         self.metrics = tuple(metrics)
         self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
         self.pr_neighbourhood = pr_neighbourhood
+        self.dc_neighbourhood = dc_neighbourhood
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
         self.chunk = chunk
         self._real: tuple[Any, Tensor] | None = None
@@ -228,6 +266,9 @@ class ImageQuality:
         if "pr" in self.metrics:
             results[f"{prefix}/precision"], results[f"{prefix}/recall"] = precision_recall(
                 real, fake, self.pr_neighbourhood)
+        if "dc" in self.metrics:
+            results[f"{prefix}/density"], results[f"{prefix}/coverage"] = density_coverage(
+                real, fake, self.dc_neighbourhood)
         return results
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from gan_lab.metrics.extractor import FeatureExtractor, to_uint8
+from gan_lab.metrics.extractor import FeatureExtractor, to_uint8, unreadable_weights
 
 __all__ = ["INCEPTION_URL", "INCEPTION_WEIGHTS_FILE", "InceptionExtractor", "default_weights_path"]
 
@@ -78,11 +78,8 @@ class InceptionExtractor(FeatureExtractor):
             try:
                 torch.load(self.weights, map_location="cpu", weights_only=True)
             except Exception as error:
-                reason = " ".join(str(error).split())[:200]
-                raise ValueError(
-                    f"eval.inception_weights: {self.weights} is not a plain weights file "
-                    f"({type(error).__name__}: {reason})"
-                ) from error
+                raise unreadable_weights("eval.inception_weights", self.weights,
+                                         "plain weights file", error) from error
             # torch-fidelity reloads the (now known to be plain) file into its network.
             self._net = FeatureExtractorInceptionV3(
                 "inception-v3-compat", ["2048", "logits_unbiased"],

@@ -57,6 +57,11 @@ class AdversarialModule(pl.LightningModule):
         replicas: R independent runs stacked in one module (nets built with ``replicas=R``,
             gan_lab.nets.replicated; batches replica-major). Each phase's totals are scaled by R
             (:meth:`backward_gain`), so every replica trains as it would alone.
+        accumulate: micro-batches per optimizer step (gradient accumulation, as BigGAN's large
+            batches: Brock et al. 2019, sec. 3 and BigGAN-PyTorch's ``num_G_accumulations`` /
+            ``num_D_accumulations``). Each phase splits its batch into this many equal parts,
+            back-propagates each part's total divided by their number and steps once: the
+            gradient of the whole batch's mean loss at the memory cost of one part.
     """
 
     def __init__(
@@ -70,8 +75,12 @@ class AdversarialModule(pl.LightningModule):
         clip_grad_norm: float | None = None,
         log_every: int = 50,
         replicas: int = 1,
+        accumulate: int = 1,
     ) -> None:
         super().__init__()
+        if isinstance(accumulate, bool) or not isinstance(accumulate, int) or accumulate < 1:
+            raise ValueError(f"model.accumulate={accumulate!r} must be an integer >= 1 "
+                             "(micro-batches per optimizer step)")
         if int(replicas) < 1:
             raise ValueError(f"model.replicas={replicas} must be an integer >= 1")
         if int(replicas) > 1 and clip_grad_norm is not None:
@@ -93,6 +102,7 @@ class AdversarialModule(pl.LightningModule):
         self.clip_grad_norm = None if clip_grad_norm is None else float(clip_grad_norm)
         self.log_every = max(1, int(log_every))
         self.replicas = int(replicas)
+        self.accumulate = int(accumulate)
         # Counters. `iteration` is the user-facing one; `batches` places a batch in its iteration.
         self.iteration = 0
         self.batches = 0
@@ -211,6 +221,14 @@ class AdversarialModule(pl.LightningModule):
         unknown = [name for p in self.phase_list for name in p.groups if name not in groups]
         if unknown:
             raise ValueError(f"a phase steps optimizer {unknown[0]!r}, not one of {list(groups)}")
+        if self.accumulate > 1:
+            joint = [p.name for p in self.phase_list if len(p.groups) > 1]
+            shared = type(self).prepare_batch is not AdversarialModule.prepare_batch
+            if joint or shared:
+                why = (f"its phase {joint[0]} steps several nets at once" if joint else
+                       "its phases share one forward over the whole batch (prepare_batch)")
+                raise ValueError(f"model.accumulate={self.accumulate}: {type(self).__name__} "
+                                 f"cannot accumulate gradients: {why}; use model.accumulate=1")
 
     def configure_optimizers(self):
         self.check_optimizers()
@@ -236,13 +254,11 @@ class AdversarialModule(pl.LightningModule):
         optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
         return dict(zip(self._group_names, optimizers, strict=True))
 
-    def _update(self, optimizer, loss: Tensor) -> None:
+    def _backward(self, loss: Tensor, **options: Any) -> None:
         # Non-finite losses are collected without a device sync and checked at log points and
         # before every checkpoint, so a poisoned state is never saved.
         self._nonfinite = self._nonfinite.to(loss.device) | ~torch.isfinite(loss.detach())
-        optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        optimizer.step()
+        self.manual_backward(loss, **options)
 
     def on_before_optimizer_step(self, optimizer) -> None:
         # Called after the AMP scaler has unscaled the gradients, so the norm is the true one
@@ -288,8 +304,15 @@ class AdversarialModule(pl.LightningModule):
         if len(phase.groups) == 1:
             optimizer = optimizers[phase.groups[0]]
             with self.toggled_optimizer(optimizer):
-                terms = phase.step(batch)
-                self._update(optimizer, self.backward_gain(phase) * terms[phase.totals[0]])
+                optimizer.zero_grad(set_to_none=True)
+                parts = split_batch(batch, self.accumulate)
+                gain = self.backward_gain(phase) / len(parts)
+                terms: dict[str, Tensor] = {}
+                for part in parts:  # gradient accumulation over micro-batches
+                    part_terms = phase.step(part)
+                    self._backward(gain * part_terms[phase.totals[0]])
+                    terms = part_terms if len(parts) == 1 else _add_mean(terms, part_terms, len(parts))
+                optimizer.step()
         else:
             terms = phase.step(batch)
             self._update_jointly([optimizers[name] for name in phase.groups],
@@ -310,9 +333,8 @@ class AdversarialModule(pl.LightningModule):
         for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
         for index, (optimizer, loss) in enumerate(zip(optimizers, losses, strict=True)):
-            self._nonfinite = self._nonfinite.to(loss.device) | ~torch.isfinite(loss.detach())
             params = [p for group in optimizer.param_groups for p in group["params"]]
-            self.manual_backward(loss, inputs=params, retain_graph=index < len(losses) - 1)
+            self._backward(loss, inputs=params, retain_graph=index < len(losses) - 1)
         for optimizer in optimizers:
             optimizer.step()
 
@@ -329,8 +351,25 @@ class AdversarialModule(pl.LightningModule):
             self.trainer.should_stop = True
 
     def update_ema(self) -> None:
-        """One EMA step with the constant ``ema_decay`` (schemes with a ramp override it)."""
-        self.generator_ema.update_parameters(self.ema_source())
+        """One EMA step: the constant ``ema_decay`` (torch's AveragedModel, buffers averaged too),
+        or, when the scheme's :meth:`current_ema_decay` gives a decay, the official StyleGAN2 /
+        R3GAN update: p_ema = lerp(p, p_ema, beta) for the parameters, buffers copied."""
+        beta = self.current_ema_decay()
+        if beta is None:
+            self.generator_ema.update_parameters(self.ema_source())
+            return
+        ema, net = self.generator_ema, self.ema_source()
+        with torch.no_grad():
+            for p_ema, p in zip(ema.module.parameters(), net.parameters(), strict=True):
+                p_ema.copy_(p.detach().lerp(p_ema, beta))
+            for b_ema, b in zip(ema.module.buffers(), net.buffers(), strict=True):
+                b_ema.copy_(b)
+        ema.n_averaged += 1
+
+    def current_ema_decay(self) -> float | None:
+        """The decay of this iteration's EMA step when it varies (a half-life in images, a
+        ramp); None: the constant ``ema_decay``."""
+        return None
 
     def ema_source(self) -> nn.Module:
         """The net the EMA follows (the generator; schemes with other names override)."""
@@ -407,6 +446,34 @@ class AdversarialModule(pl.LightningModule):
         # Restored at the first training step, after Lightning has finished its own setup,
         # so nothing between loading and training consumes the restored random streams.
         self._rng_to_restore = state.get("rng")
+
+
+def _add_mean(total: dict[str, Tensor], terms: dict[str, Tensor], parts: int) -> dict[str, Tensor]:
+    """``total`` plus each term / parts (detached): the mean of the micro-batches' terms."""
+    for name, value in terms.items():
+        value = value.detach() / parts
+        total[name] = total[name] + value if name in total else value
+    return total
+
+
+def split_batch(batch: Any, parts: int) -> list[Any]:
+    """``batch`` (a tensor, or a tuple / list / dict of tensors with the batch first) as
+    ``parts`` equal micro-batches; ``[batch]`` for one part. ValueError unless the batch size
+    is a multiple of ``parts``."""
+    if parts == 1:
+        return [batch]
+    if isinstance(batch, Tensor):
+        if batch.shape[0] % parts:
+            raise ValueError(f"model.accumulate={parts}: a batch of {batch.shape[0]} does not split "
+                             f"into {parts} equal micro-batches; make data.batch_size a multiple")
+        return list(batch.chunk(parts))
+    if isinstance(batch, Mapping):
+        split = {key: split_batch(value, parts) for key, value in batch.items()}
+        return [{key: value[i] for key, value in split.items()} for i in range(parts)]
+    if isinstance(batch, list | tuple):
+        split = [split_batch(value, parts) for value in batch]
+        return [type(batch)(value[i] for value in split) for i in range(parts)]
+    return [batch] * parts   # not a tensor (a name, a flag): every part gets it
 
 
 def _get_rng_state() -> dict:

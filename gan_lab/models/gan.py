@@ -128,8 +128,9 @@ class GAN(AdversarialModule):
         return self._discriminator_terms(real, fake, labels)[0]
 
     def _discriminator_terms(self, real: Tensor, fake: Tensor, labels: Tensor | None
-                             ) -> tuple[dict[str, Tensor], Tensor]:
-        """D's loss terms on unpacked real and fake samples, and its scores on the fakes."""
+                             ) -> tuple[dict[str, Tensor], Tensor, Tensor]:
+        """D's loss terms on unpacked real and fake samples, and its scores on the fakes and
+        on the reals."""
         real, fake = pack(real, self.packing), pack(fake, self.packing)
         critic = self.critic(labels)
         real_scores, fake_scores = critic(real), critic(fake)
@@ -140,21 +141,26 @@ class GAN(AdversarialModule):
         terms["loss/d"] = adversarial + sum(penalties.values())
         terms["score/real"] = real_scores.mean()
         terms["score/fake"] = fake_scores.mean()
-        return terms, fake_scores
+        return terms, fake_scores, real_scores
 
     def simultaneous_step(self, batch: Any) -> dict[str, Tensor]:
         """One forward for both players (PacGAN's toy code, through ALI's ``ali_algorithm``):
-        D's loss and G's loss on the same real batch, codes and generated samples."""
+        D's loss and G's loss on the same real batch, codes and generated samples (a relativistic
+        G loss pairs the fakes' scores with the same forward's real scores)."""
         real, labels = self.real_samples(batch)
         fake = self.generate(self.noise(real.shape[0]), labels)
-        terms, fake_scores = self._discriminator_terms(real, fake, labels)
-        terms["loss/g"] = self.loss.generator_loss(fake_scores)
+        terms, fake_scores, real_scores = self._discriminator_terms(real, fake, labels)
+        terms["loss/g"] = self.loss.generator_loss(fake_scores, real_scores)
         return terms
 
     def generator_step(self, batch: Any) -> dict[str, Tensor]:
+        """G's loss on fresh fakes; D scores the real batch too only when the loss needs it
+        (relativistic pairing, e.g. RpGAN: Huang et al. 2024, eq. 2)."""
         real, labels = self.real_samples(batch)
-        fake = pack(self.generate(self.noise(real.shape[0]), labels), self.packing)
-        return {"loss/g": self.loss.generator_loss(self.critic(labels)(fake))}
+        critic = self.critic(labels)
+        fake_scores = critic(pack(self.generate(self.noise(real.shape[0]), labels), self.packing))
+        real_scores = critic(pack(real, self.packing)) if self.loss.needs_real_scores else None
+        return {"loss/g": self.loss.generator_loss(fake_scores, real_scores)}
 
     # ----------------------------------------------------------------- data and visuals
     def check_data(self, datamodule) -> None:

@@ -144,12 +144,3 @@ class StyleGAN2(GAN):
             ema_images = min(ema_images, (self.images_seen - self._batch_images) * self.ema_rampup)
         return 0.5 ** (self._batch_images / max(ema_images, 1e-8))
 
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        ema = self.generator_ema
-        beta = self.current_ema_decay()
-        for p_ema, p in zip(ema.module.parameters(), self.generator.parameters(), strict=True):
-            p_ema.copy_(p.detach().lerp(p_ema, beta))
-        for b_ema, b in zip(ema.module.buffers(), self.generator.buffers(), strict=True):
-            b_ema.copy_(b)
-        ema.n_averaged += 1

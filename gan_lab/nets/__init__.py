@@ -5,6 +5,7 @@ translation the pix2pix U-Net and PatchGAN and the CycleGAN ResNet generator; th
 family: ProGAN, StyleGAN and StyleGAN2 (equalized learning rate, mapping network, FIR filters).
 """
 
+from gan_lab.nets.biggan import BigGANDiscriminator, BigGANGenerator
 from gan_lab.nets.conditioning import LabelChannels, LabelEmbedding, ProjectionHead
 from gan_lab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_lab.nets.equalized import MappingNetwork
@@ -13,13 +14,22 @@ from gan_lab.nets.mlp import MLPDiscriminator, MLPGenerator
 from gan_lab.nets.packing import pack
 from gan_lab.nets.patchgan import PatchDiscriminator
 from gan_lab.nets.progan import ProGANDiscriminator, ProGANGenerator
+from gan_lab.nets.r3gan import R3GANDiscriminator, R3GANGenerator
 from gan_lab.nets.replicated import ReplicatedMaxout as Maxout
+from gan_lab.nets.resnet_gan import ResNetDiscriminator, ResNetGenerator
 from gan_lab.nets.resnet_translator import ResnetGenerator
+from gan_lab.nets.sngan_cnn import SNGANCNNDiscriminator, SNGANCNNGenerator
 from gan_lab.nets.stylegan import StyleGANDiscriminator, StyleGANGenerator
 from gan_lab.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
 from gan_lab.nets.unet import UnetGenerator
 
 __all__ = [
+    "BigGANDiscriminator",
+    "BigGANGenerator",
+    "ResNetDiscriminator",
+    "ResNetGenerator",
+    "SNGANCNNDiscriminator",
+    "SNGANCNNGenerator",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "LabelChannels",
@@ -32,6 +42,8 @@ __all__ = [
     "ProGANDiscriminator",
     "ProGANGenerator",
     "ProjectionHead",
+    "R3GANDiscriminator",
+    "R3GANGenerator",
     "ResnetGenerator",
     "StyleGAN2Discriminator",
     "StyleGAN2Generator",
