@@ -27,12 +27,12 @@ from torch import Tensor, nn
 
 from gan_lab.nets.attention import SelfAttention
 from gan_lab.nets.conditional_norm import LinearConditionalBatchNorm2d
+from gan_lab.nets.layers import positive_int
 from gan_lab.nets.resnet_gan import (
     GBlock,
     ResNetDiscriminator,
     _attention_index,
     _layer,
-    _positive,
     _resolution,
     init_weight_,
     resnet_geometry,
@@ -74,10 +74,10 @@ class BigGANGenerator(nn.Module):
         super().__init__()
         bottom, k = resnet_geometry(image_size)
         layout = biggan_layout(image_size)
-        self.latent_dim = _positive("latent_dim", latent_dim)
+        self.latent_dim = positive_int("latent_dim", latent_dim)
         self.image_size = bottom << k
-        self.channels = _positive("channels", channels)
-        self.width = _positive("width", width)
+        self.channels = positive_int("channels", channels)
+        self.width = positive_int("width", width)
         self.num_classes = int(num_classes)
         self.bottom = bottom
         self.z_chunks = k + 1
@@ -88,7 +88,7 @@ class BigGANGenerator(nn.Module):
                 f"{self.z_chunks} (e.g. {self.latent_dim // self.z_chunks * self.z_chunks or self.z_chunks})")
         self.chunk_size = self.latent_dim // self.z_chunks
         sn = bool(spectral_norm)
-        self.shared_dim = _positive("shared_dim", shared_dim) if self.num_classes else 0
+        self.shared_dim = positive_int("shared_dim", shared_dim) if self.num_classes else 0
         self.shared = (init_weight_(nn.Embedding(self.num_classes, self.shared_dim), "ortho")
                        if self.num_classes else None)
         chs = [m * self.width for m in layout["g"]]
@@ -151,7 +151,7 @@ class BigGANDiscriminator(ResNetDiscriminator):
                  num_classes: int = 0, attention: int | None = 64,
                  spectral_norm: bool = True) -> None:
         nn.Module.__init__(self)
-        self.width = _positive("width", width)
+        self.width = positive_int("width", width)
         blocks = [(m * self.width, down) for m, down in biggan_layout(image_size)["d"]]
         self._build(image_size, channels, blocks, num_classes, spectral_norm, attention,
                     wide=True, init="ortho", bias=True)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from gan_lab.nets.conditioning import LabelEmbedding, ProjectionHead, discriminator_conditioning
-from gan_lab.nets.layers import init_dcgan_weights_
+from gan_lab.nets.layers import init_dcgan_weights_, positive_int
 from gan_lab.nets.norm import check_norm, norm_layer
 
 
@@ -43,10 +43,6 @@ def image_shape(image_size: int | Sequence[int]) -> tuple[int, int]:
     return (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
 
 
-def _positive(name: str, value: int) -> int:
-    if int(value) < 1:
-        raise ValueError(f"{name}={value}: must be a positive integer")
-    return int(value)
 
 
 class DCGANGenerator(nn.Module):
@@ -70,10 +66,10 @@ class DCGANGenerator(nn.Module):
         super().__init__()
         k, first_map = image_geometry(image_size)
         self.condition = LabelEmbedding(num_classes, embed_dim)
-        self.latent_dim = _positive("latent_dim", latent_dim)
+        self.latent_dim = positive_int("latent_dim", latent_dim)
         self.image_size = image_shape(image_size)
-        self.channels = _positive("channels", channels)
-        self.width = _positive("width", width)
+        self.channels = positive_int("channels", channels)
+        self.width = positive_int("width", width)
 
         ch = self.width * 2 ** (k - 1)
         layers: list[nn.Module] = [
@@ -122,9 +118,9 @@ class DCGANDiscriminator(nn.Module):
         k, last_map = image_geometry(image_size)
         self.norm = check_norm(norm, "norm")
         self.image_size = image_shape(image_size)
-        self.channels = _positive("channels", channels)
-        self.width = _positive("width", width)
-        self.packing = _positive("packing", packing)
+        self.channels = positive_int("channels", channels)
+        self.width = positive_int("width", width)
+        self.packing = positive_int("packing", packing)
         self.label_input, extra = discriminator_conditioning(num_classes, conditioning, packing)
 
         ch = self.width

@@ -1,4 +1,4 @@
-"""Building blocks shared by the networks: the DCGAN initialisation."""
+"""Building blocks shared by the networks: the DCGAN initialisation, argument checks."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ def init_dcgan_weights_(module: nn.Module) -> nn.Module:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
     return module
+
+
+def positive_int(name: str, value: int) -> int:
+    """``value`` as an int; ValueError naming ``name`` unless it is an integer >= 1."""
+    if isinstance(value, bool) or int(value) < 1:
+        raise ValueError(f"{name}={value}: must be a positive integer")
+    return int(value)
 
 
 def check_size_multiple(net: nn.Module, x: Tensor, multiple: int, why: str = "") -> None:

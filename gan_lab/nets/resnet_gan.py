@@ -31,13 +31,8 @@ from torch.nn.utils import parametrize
 
 from gan_lab.nets.attention import SelfAttention
 from gan_lab.nets.conditional_norm import ClassConditionalBatchNorm2d
+from gan_lab.nets.layers import positive_int
 from gan_lab.nets.spectral import is_spectrally_normalised, spectral_norm
-
-
-def _positive(name: str, value: int) -> int:
-    if isinstance(value, bool) or int(value) < 1:
-        raise ValueError(f"{name}={value}: must be a positive integer")
-    return int(value)
 
 
 def resnet_geometry(image_size: int) -> tuple[int, int]:
@@ -202,10 +197,10 @@ class ResNetGenerator(nn.Module):
         super().__init__()
         bottom, k = resnet_geometry(image_size)
         layout = sngan_layout(image_size)
-        self.latent_dim = _positive("latent_dim", latent_dim)
+        self.latent_dim = positive_int("latent_dim", latent_dim)
         self.image_size = bottom << k
-        self.channels = _positive("channels", channels)
-        self.width = _positive("width", width if width is not None else layout["widths"][0])
+        self.channels = positive_int("channels", channels)
+        self.width = positive_int("width", width if width is not None else layout["widths"][0])
         self.num_classes = int(num_classes)
         self.bottom = bottom
         sn = bool(spectral_norm)
@@ -257,7 +252,7 @@ class ResNetDiscriminator(nn.Module):
                  attention: int | None = None, wide: bool = False) -> None:
         super().__init__()
         layout = sngan_layout(image_size)
-        self.width = _positive("width", width if width is not None else layout["widths"][1])
+        self.width = positive_int("width", width if width is not None else layout["widths"][1])
         blocks = [(m * self.width, down) for m, down in layout["d"]]
         self._build(image_size, channels, blocks, num_classes, spectral_norm, attention, wide,
                     "xavier", layout["bias"])
@@ -268,7 +263,7 @@ class ResNetDiscriminator(nn.Module):
         """Build the trunk from (output channels, downsample) per block (the first optimized)."""
         bottom, k = resnet_geometry(image_size)
         self.image_size = bottom << k
-        self.channels = _positive("channels", channels)
+        self.channels = positive_int("channels", channels)
         self.num_classes = int(num_classes)
         sn = bool(spectral_norm)
         self.blocks = nn.ModuleList()

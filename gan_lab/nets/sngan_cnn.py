@@ -35,7 +35,7 @@ def cnn_geometry(image_size: int) -> int:
     return size // 8
 
 
-def _positive(name: str, value: int) -> int:
+def _multiple_of_8(name: str, value: int) -> int:
     if isinstance(value, bool) or int(value) < 8 or int(value) % 8:
         raise ValueError(f"{name}={value}: must be a positive multiple of 8")
     return int(value)
@@ -62,7 +62,7 @@ class SNGANCNNGenerator(nn.Module):
         self.image_size = 8 * self.bottom
         self.latent_dim = int(latent_dim)
         self.channels = int(channels)
-        self.width = _positive("width", width)
+        self.width = _multiple_of_8("width", width)
         if self.latent_dim < 1 or self.channels < 1:
             raise ValueError(f"latent_dim={latent_dim}, channels={channels}: must be positive")
         self.condition = LabelEmbedding(num_classes)
@@ -98,7 +98,7 @@ class SNGANCNNDiscriminator(nn.Module):
         self.bottom = cnn_geometry(image_size)
         self.image_size = 8 * self.bottom
         self.channels = int(channels)
-        self.width = _positive("width", width)
+        self.width = _multiple_of_8("width", width)
         c = self.width // 8
         specs = [(self.channels, c, 3, 1), (c, c, 4, 2), (c, 2 * c, 3, 1), (2 * c, 2 * c, 4, 2),
                  (2 * c, 4 * c, 3, 1), (4 * c, 4 * c, 4, 2), (4 * c, 8 * c, 3, 1)]
