@@ -117,3 +117,23 @@ def check_override_keys(config_name: str, argv: Sequence[str]) -> None:
         hint = f"did you mean {' or '.join(near)}?" if near else "see --cfg job for the keys"
         raise ConfigError(f"{line}: there is no key {key}; {hint} (to add a new key on purpose: "
                           f"+{line})")
+
+
+def model_options(module: Any, cfg: DictConfig, keys: Sequence[str],
+                  declared: str) -> dict[str, Any]:
+    """The command options among ``keys`` that the module takes (those its attribute
+    ``declared`` names, e.g. ``translate_options``), as plain values, whatever they are set to;
+    one ConfigError line for an option set (not null) that the module does not take."""
+    takes = tuple(getattr(module, declared, ()))
+    options: dict[str, Any] = {}
+    for key in keys:
+        value = cfg.get(key)
+        if isinstance(value, DictConfig) or OmegaConf.is_list(value):
+            value = OmegaConf.to_container(value)
+        if key in takes:
+            options[key] = value
+        elif value is not None:
+            taken = ", ".join(takes) if takes else "none of them"
+            raise ConfigError(f"{key}={value!r}: a {type(module).__name__} does not take {key} "
+                              f"(of {', '.join(keys)} it takes {taken})")
+    return options

@@ -16,10 +16,14 @@ import torch
 from omegaconf import DictConfig, ListConfig
 from torch import Tensor
 
-from gan_lab.cli import command
+from gan_lab.cli import command, model_options
 from gan_lab.config import ConfigError, config_errors
 
-__all__ = ["main", "resolve_device", "sample_labels", "slerp", "truncated_noise"]
+# The keys of conf/sample.yaml that only some models take (their ``sample_options``), passed to
+# both ``module.noise`` and ``module.sample``.
+SAMPLE_OPTIONS = ("size",)
+
+__all__ = ["SAMPLE_OPTIONS", "main", "resolve_device", "sample_labels", "slerp", "truncated_noise"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -32,17 +36,17 @@ def resolve_device(name: str) -> torch.device:
 
 
 def truncated_noise(module: Any, n: int, threshold: float | None,
-                    generator: torch.Generator) -> Tensor:
-    """``module.noise(n)`` with every entry of magnitude above ``threshold`` redrawn until none
-    is left (for N(0, I) codes: the truncated normal on [-threshold, threshold])."""
-    z = module.noise(n, generator=generator)
+                    generator: torch.Generator, **options: Any) -> Tensor:
+    """``module.noise(n, **options)`` with every entry of magnitude above ``threshold`` redrawn
+    until none is left (for N(0, I) codes: the truncated normal on [-threshold, threshold])."""
+    z = module.noise(n, generator=generator, **options)
     if threshold is None:
         return z
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold <= 0:
         raise ConfigError(f"truncation={threshold!r}: must be null or a number > 0")
     outside = z.abs() > threshold
     while outside.any():
-        z = torch.where(outside, module.noise(n, generator=generator), z)
+        z = torch.where(outside, module.noise(n, generator=generator, **options), z)
         outside = z.abs() > threshold
     return z
 
@@ -125,9 +129,10 @@ def main(cfg: DictConfig) -> str:
     (out / "images").mkdir(parents=True, exist_ok=True)
 
     labels = sample_labels(cfg.labels, cfg.n, classes)
-    style = style_options(cfg)
+    extra = model_options(module, cfg, SAMPLE_OPTIONS, "sample_options")  # e.g. SinGAN's size
+    style = {**style_options(cfg), **extra}
     with config_errors():
-        images = module.sample(noise=truncated_noise(module, cfg.n, cfg.truncation, rng),
+        images = module.sample(noise=truncated_noise(module, cfg.n, cfg.truncation, rng, **extra),
                                labels=labels, **style).float().cpu()
     if images.dim() != 4:
         raise ConfigError(f"ckpt={cfg.ckpt}: the generator makes samples of shape "
@@ -137,7 +142,7 @@ def main(cfg: DictConfig) -> str:
         save_image(image, out / "images" / f"{i:06d}.png", normalize=True, value_range=(-1, 1))
 
     rows, steps = cfg.interpolation_rows, cfg.interpolation_steps
-    ends = truncated_noise(module, 2 * rows, cfg.truncation, rng).cpu()
+    ends = truncated_noise(module, 2 * rows, cfg.truncation, rng, **extra).cpu()
     t = torch.linspace(0.0, 1.0, steps)[None, :, None]
     codes = slerp(ends[:rows, None, :], ends[rows:, None, :], t).reshape(rows * steps, -1)
     row_labels = sample_labels(cfg.labels, rows, classes)  # one class per row

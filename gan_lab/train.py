@@ -126,6 +126,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> float | None
     with config_errors():
         module.check_optimizers()  # one optimizer per group of the scheme
         module.check_data(datamodule)  # each scheme owns the check that the data fits it
+        module.load_frozen_nets()  # VGG features, segmenters: from their weights files
     evaluation = build(cfg, "eval") if cfg.get("eval") else None
     with config_errors():
         if evaluation is not None:

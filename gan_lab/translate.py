@@ -1,23 +1,32 @@
-"""`python -m gan_lab.translate ckpt=FILE input=FOLDER out=FOLDER direction=AtoB`: translate a
-folder of images with a pix2pix or CycleGAN checkpoint.
+"""`python -m gan_lab.translate ckpt=FILE input=FOLDER out=FOLDER [direction=...] [options]`:
+run an image-conditional checkpoint over a folder of inputs, no dataset needed.
 
-Images are read with PIL in the channels the generator takes (its first convolution says how
-many), one at a time so that each keeps its own size; the model pads sides that its generator
-cannot take (e.g. a U-Net needs multiples of 2^depth) and crops the result back.
+One command serves every scheme that has ``translate(images, direction, **options)``: pix2pix
+and CycleGAN (a direction), and the schemes whose inputs carry more: target attributes, a mask,
+a scale to inject at. A scheme names the options of conf/translate.yaml it takes in
+``translate_options``; giving it another is one clear line. Inputs are read one at a time so each
+keeps its own size (models pad the sides their generator cannot take and crop back), in the
+channels ``translation_channels(direction)`` says, or by the scheme's own
+``translation_input(image, size)`` (e.g. label maps, read as class indices).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 from omegaconf import DictConfig
-from torch import nn
+from torch import Tensor, nn
 
-from gan_lab.cli import command
+from gan_lab.cli import command, model_options
 from gan_lab.config import ConfigError
 
-__all__ = ["input_channels", "main"]
+__all__ = ["TRANSLATE_OPTIONS", "input_channels", "main", "read_image", "translation_options"]
+
+# The keys of conf/translate.yaml that a scheme may take (its ``translate_options``).
+TRANSLATE_OPTIONS = ("attributes", "mask", "scale")
 
 
 def input_channels(net: nn.Module) -> int:
@@ -28,11 +37,50 @@ def input_channels(net: nn.Module) -> int:
     raise ValueError(f"{type(net).__name__} has no convolution to read its input channels from")
 
 
+def read_image(image: Any, channels: int, size: int | None = None) -> Tensor:
+    """A PIL image as a (1, channels, H, W) float tensor in [-1, 1] (grey for 1 channel, RGB for
+    3), its shorter side resized to ``size`` first when given."""
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as TF
+
+    pixels = TF.pil_to_tensor(image.convert("RGB" if channels == 3 else "L"))
+    if size is not None:
+        pixels = TF.resize(pixels, size, interpolation=InterpolationMode.BILINEAR, antialias=True)
+    return pixels[None].float() / 127.5 - 1.0
+
+
+def read_mask(path: str) -> Tensor:
+    """A mask image as (1, 1, H, W) in {0, 1}: 1 where it is brighter than mid-grey (the hole)."""
+    from PIL import Image
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(f"mask={path!r}: no such file; give an image whose white pixels mark "
+                          "the region to fill, or null for the model's own hole")
+    with Image.open(file) as image:
+        grey = torch.from_numpy(np.asarray(image.convert("L")).copy()).float()
+    return (grey > 127.5).float()[None, None]
+
+
+def translation_options(module: Any, cfg: DictConfig) -> dict[str, Any]:
+    """The options of ``cfg`` the module takes (its ``translate_options``); a mask given as a
+    file is read into a tensor."""
+    options = model_options(module, cfg, TRANSLATE_OPTIONS, "translate_options")
+    if options.get("mask") is not None:
+        options["mask"] = read_mask(str(options["mask"]))
+    return options
+
+
+def channels_for(module: Any, direction: str) -> int:
+    """The channels the module's generator for ``direction`` reads."""
+    if hasattr(module, "translation_channels"):
+        return int(module.translation_channels(direction))
+    return input_channels(module.generator[direction])
+
+
 @command("translate")
 def main(cfg: DictConfig) -> str:
     from PIL import Image
-    from torchvision.transforms import InterpolationMode
-    from torchvision.transforms.v2 import functional as TF
     from torchvision.utils import save_image
 
     from gan_lab.data.image_folder import find_image_files
@@ -50,28 +98,31 @@ def main(cfg: DictConfig) -> str:
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         raise ConfigError(f"size={size!r}: must be null (keep each image's size) or an integer >= 1")
     module, _ = load_module(cfg.ckpt, resolve_device(cfg.device))
-    directions = getattr(module, "directions", ())
     if not hasattr(module, "translate"):
         raise ConfigError(f"ckpt={cfg.ckpt}: a {type(module).__name__} generates images, it does "
                           "not translate them; use python -m gan_lab.sample")
-    if cfg.direction not in directions:
+    directions = tuple(getattr(module, "directions", ()))
+    direction = directions[0] if cfg.direction is None else cfg.direction
+    if direction not in directions:
         raise ConfigError(f"direction={cfg.direction!r}: this {type(module).__name__} translates "
                           f"{', '.join(directions)}")
-    mode = "RGB" if input_channels(module.generator[cfg.direction]) == 3 else "L"
+    options = translation_options(module, cfg)
     out = Path(str(cfg.out)).expanduser()
     for path in files:
         with Image.open(path) as image:
-            pixels = TF.pil_to_tensor(image.convert(mode))
-        if size is not None:
-            pixels = TF.resize(pixels, size, interpolation=InterpolationMode.BILINEAR,
-                               antialias=True)
-        images = pixels[None].float() / 127.5 - 1.0
+            if hasattr(module, "translation_input"):
+                inputs = module.translation_input(image, size)
+            else:
+                inputs = read_image(image, channels_for(module, direction), size)
         with torch.no_grad():
-            translated = module.translate(images, cfg.direction).float().cpu()
+            try:
+                translated = module.translate(inputs, direction, **options).float().cpu()
+            except ValueError as error:  # an input the model cannot take: say which file
+                raise ConfigError(f"input {path}: {error}") from error
         target = out / path.relative_to(source).with_suffix(".png")
         target.parent.mkdir(parents=True, exist_ok=True)
         save_image(translated, target, normalize=True, value_range=(-1, 1))
-    print(f"gan_lab: translated {len(files)} images {cfg.direction} from {source} to {out} "
+    print(f"gan_lab: translated {len(files)} images {direction} from {source} to {out} "
           f"with {cfg.ckpt} (iteration {module.iteration})")
     return str(out)
 

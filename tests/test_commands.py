@@ -79,6 +79,29 @@ def test_sample_command_writes_grid_singles_and_interpolation(trained, tmp_path)
     assert Image.open(out / "images" / "000000.png").size == (8, 8)
 
 
+def test_sample_refuses_options_the_model_does_not_take(trained, tmp_path):
+    result = run_cli(f"ckpt={trained['ckpt']}", "size=[8,12]", f"out={tmp_path / 'o'}",
+                     cwd=tmp_path, module="gan_lab.sample")
+    assert result.returncode == 2
+    assert "size=[8, 12]: a GAN does not take size (of size it takes none of them)" in result.stderr
+
+
+def test_model_options_pass_what_a_model_declares():
+    from omegaconf import OmegaConf
+
+    from gan_lab.cli import model_options
+
+    class Takes:
+        translate_options = ("mask", "scale")
+
+    cfg = OmegaConf.create({"attributes": None, "mask": None, "scale": 3})
+    assert model_options(Takes(), cfg, ("attributes", "mask", "scale"), "translate_options") == {
+        "mask": None, "scale": 3}
+    cfg.attributes = [1, 0]
+    with pytest.raises(ConfigError, match=r"attributes=\[1, 0\]: a Takes does not take attributes"):
+        model_options(Takes(), cfg, ("attributes", "mask", "scale"), "translate_options")
+
+
 def test_evaluate_command_prints_a_table(trained, tmp_path):
     result = run_cli(f"ckpt={trained['ckpt']}", *SMALL_EVAL, f"eval.cache_dir={trained['cache']}",
                      f"hydra.run.dir={tmp_path / 'ev'}", cwd=tmp_path, module="gan_lab.evaluate")

@@ -129,6 +129,12 @@ def test_evaluate_and_translate_commands_on_a_pix2pix_checkpoint(tmp_path):
     backwards = run_cli(f"ckpt={ckpt}", f"input={inputs}", "direction=BtoA", cwd=tmp_path,
                         module="gan_lab.translate")
     assert backwards.returncode == 2 and "translates AtoB" in backwards.stderr
+    # the options other image-conditional models take are refused in one line
+    attributes = run_cli(f"ckpt={ckpt}", f"input={inputs}", "attributes=[1,0]", cwd=tmp_path,
+                         module="gan_lab.translate")
+    assert attributes.returncode == 2
+    assert "a Pix2Pix does not take attributes (of attributes, mask, scale it takes none" \
+        in attributes.stderr
 
 
 @pytest.mark.parametrize(("overrides", "message"), [

@@ -28,9 +28,11 @@ class Sampler:
         self.num_classes = int(getattr(module, "num_classes", 0) or 0)
         self.directions: tuple[str, ...] = tuple(getattr(module, "directions", ()))
 
-    def translate(self, images: torch.Tensor, direction: str) -> torch.Tensor:
+    def translate(self, images: torch.Tensor, direction: str, **options: Any) -> torch.Tensor:
+        """``module.translate(images, direction, **options)`` as float CPU images (options: what
+        the module's ``translate_options`` name, e.g. a context encoder's mask)."""
         with torch.no_grad():
-            return self.module.translate(images, direction).float().cpu()
+            return self.module.translate(images, direction, **options).float().cpu()
 
     def __call__(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         with torch.no_grad():

@@ -144,6 +144,15 @@ class AdversarialModule(pl.LightningModule):
     def check_data(self, datamodule: pl.LightningDataModule) -> None:
         """ValueError (one line) unless the data fits this scheme; called before training."""
 
+    def load_frozen_nets(self) -> None:
+        """Load the frozen auxiliary nets that training needs (VGG features for a perceptual
+        loss, a segmenter) from their weights files, into a gan_lab.models.frozen.FrozenNets;
+        ValueError (one line naming the file and where it was looked for) when one is missing.
+
+        train.py calls it before training; sampling commands do not, so a checkpoint alone
+        rebuilds everything that generates (frozen nets are never in checkpoints).
+        """
+
     def visual_inputs(self, datamodule: pl.LightningDataModule, count: int, nrow: int,
                       generator: torch.Generator) -> Any:
         """The fixed inputs (about ``count`` codes or test images, ``nrow`` to a row, drawn with
