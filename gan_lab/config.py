@@ -138,6 +138,7 @@ def unresolvable(error: InterpolationKeyError) -> ConfigError:
     reason = str(error).splitlines()[0]
     return ConfigError(f"{error.full_key}: {reason}; the chosen options do not fit together "
                        "(model=pix2pix / cyclegan need a translation set such as data=chalk2ink; "
+                       "model=stargan attribute data such as data=digit_attributes; "
                        "the image GANs need single-image sets such as data=digits)")
 
 

@@ -37,7 +37,7 @@ TITLES = {
     "config": "train a GAN (or resume one)",
     "sample": "images from a generator checkpoint (no data set needed)",
     "evaluate": "score a checkpoint and print a table of metrics",
-    "translate": "translate a folder of images with a pix2pix or CycleGAN checkpoint",
+    "translate": "run an image-conditional checkpoint (pix2pix, CycleGAN, StarGAN, SRGAN, a context encoder, SPADE, SinGAN) over a folder of images",
     "classifier": "train (or find in the cache) the classifier behind eval=classifier",
 }
 # Training's main top-level keys, in the order a user meets them.

@@ -16,6 +16,11 @@ each one goes:
   train.py prints its own end line.
 - Lightning's "Restoring states ..." / "Restored all states ...": train.py says in one line
   what a resume continues, from where, and what changed.
+- torch's "Detected call of `lr_scheduler.step()` before `optimizer.step()`": schedulers are
+  stepped once per iteration by the module; a group whose phase has not run yet (SRGAN's D
+  during the SRResNet stage) has its schedule advanced all the same, by design.
+- Lightning's "Found N module(s) in eval mode at the start of training": frozen auxiliary nets
+  (gan_lab.models.frozen: VGG features) stay in eval mode by design.
 - When resuming (:func:`resuming`): "Checkpoint directory ... exists and is not empty" (the
   run's own folder is where its checkpoints belong) and "The dirpath has changed ... won't be
   reloaded" (a resume into a new folder starts its own checkpoint list there).
@@ -32,6 +37,8 @@ WARNINGS = (
     r"Experiment logs directory .* exists and is not empty",
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",
     r"The number of training batches \(\d+\) is smaller than the logging interval",
+    r"Detected call of `lr_scheduler\.step\(\)` before `optimizer\.step\(\)`",
+    r"Found \d+ module\(s\) in eval mode at the start of training",
 )
 LOG_LINES = (
     r"💡 Tip: For seamless cloud logging",

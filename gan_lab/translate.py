@@ -109,16 +109,16 @@ def main(cfg: DictConfig) -> str:
     options = translation_options(module, cfg)
     out = Path(str(cfg.out)).expanduser()
     for path in files:
-        with Image.open(path) as image:
-            if hasattr(module, "translation_input"):
-                inputs = module.translation_input(image, size)
-            else:
-                inputs = read_image(image, channels_for(module, direction), size)
-        with torch.no_grad():
-            try:
+        try:  # an input the model cannot take: one line that says which file
+            with Image.open(path) as image:
+                if hasattr(module, "translation_input"):
+                    inputs = module.translation_input(image, size)
+                else:
+                    inputs = read_image(image, channels_for(module, direction), size)
+            with torch.no_grad():
                 translated = module.translate(inputs, direction, **options).float().cpu()
-            except ValueError as error:  # an input the model cannot take: say which file
-                raise ConfigError(f"input {path}: {error}") from error
+        except ValueError as error:
+            raise ConfigError(f"input {path}: {error}") from error
         target = out / path.relative_to(source).with_suffix(".png")
         target.parent.mkdir(parents=True, exist_ok=True)
         save_image(translated, target, normalize=True, value_range=(-1, 1))

@@ -38,8 +38,10 @@ NARROW = {"r3gan": ["model.generator.width=16", "model.generator.cardinality=2"]
 @pytest.mark.parametrize("model", options("model"))
 def test_every_model_with_every_loss_builds(model, loss):
     # each model on data it can train on: translators need a translation set
-    data = {"toy_mlp": "ring", "pix2pix": "edges2digits", "cyclegan": "chalk2ink"}.get(
-        model, "digits")
+    data = {"toy_mlp": "ring", "pix2pix": "edges2digits", "cyclegan": "chalk2ink",
+            "context_encoder": "photos_inpainting", "stargan": "digit_attributes",
+            "spade": "textures", "singan": "single_image", "srgan": "photos_sr",
+            "srresnet": "photos_sr"}.get(model, "digits")
     cfg = make_cfg("/tmp/run", f"model={model}", f"loss={loss}", f"data={data}",
                    *NARROW.get(model, []))
     validate(cfg)
@@ -52,7 +54,7 @@ def test_every_model_with_every_loss_builds(model, loss):
     # Models whose paper fixes the D steps per G step keep them whatever the loss (the Karras
     # family and R3GAN 1, SNGAN 5, BigGAN 2); the others take the loss recipe's (wgan: 5).
     own = {"progan": 1, "stylegan": 1, "stylegan2": 1, "r3gan": 1, "sagan": 1, "sngan": 5,
-           "sngan_cnn": 5, "biggan": 2}
+           "sngan_cnn": 5, "biggan": 2, "singan": 3, "srresnet": 1}
     assert module.n_critic == own.get(model, 5 if loss.startswith("wgan") else 1)
     module.check_optimizers()
 
@@ -71,7 +73,9 @@ def test_every_optimizer_builds(optim):
 NEEDS_FILES = {"image_folder", "mnist", "fashion_mnist", "cifar10",
                "unpaired_folder", "aligned_folder", "paired_folder", "horse2zebra", "apple2orange",
                "summer2winter_yosemite", "monet2photo", "facades", "maps", "cityscapes",
-               "edges2shoes", "edges2handbags", "night2day"}
+               "edges2shoes", "edges2handbags", "night2day", "paris_streetview",
+               "inpainting_folder", "celeba", "cityscapes_labels", "ade20k", "coco_stuff", "div2k", "set5",
+               "set14", "bsd100", "sr_folder"}
 
 
 @pytest.mark.parametrize("data", [d for d in options("data") if d not in NEEDS_FILES])
@@ -79,7 +83,11 @@ def test_every_dataset_builds(data):
     datamodule = instantiate(make_cfg("/tmp/run", f"data={data}").data)
     datamodule.setup("fit")
     batch = next(iter(datamodule.train_dataloader()))
-    assert tuple(batch[0].shape[1:]) == tuple(datamodule.sample_shape)
+    # label-map sets give (label map, image), super-resolution sets (low-res, high-res): the
+    # image (what G makes) has the sample shape
+    kind = getattr(datamodule, "batch_kind", None)
+    images = batch[1] if kind in ("label maps", "super-resolution") else batch[0]
+    assert tuple(images.shape[1:]) == tuple(datamodule.sample_shape)
 
 
 @pytest.mark.parametrize("group", ["trainer", "logger", "callbacks", "eval", "experiment",

@@ -135,6 +135,9 @@ def test_evaluate_and_translate_commands_on_a_pix2pix_checkpoint(tmp_path):
     assert attributes.returncode == 2
     assert "a Pix2Pix does not take attributes (of attributes, mask, scale it takes none" \
         in attributes.stderr
+    sampled = run_cli(f"ckpt={ckpt}", f"out={tmp_path / 's'}", cwd=tmp_path,
+                      module="gan_lab.sample")
+    assert sampled.returncode == 2 and "use python -m gan_lab.translate" in sampled.stderr
 
 
 @pytest.mark.parametrize(("overrides", "message"), [

@@ -77,8 +77,10 @@ class Evaluation(EveryIterations):
             protocol = getattr(evaluator, "protocol", "sample")
             if not hasattr(module, protocol):
                 kind = "translates images" if hasattr(module, "translate") else "generates images"
-                hint = ("eval=translation" if hasattr(module, "translate")
-                        else "eval=classifier or eval=inception")
+                # A scheme may name the evaluation that fits it (eval=attributes, inpainting...).
+                hint = getattr(module, "evaluation_hint", None) or (
+                    "eval=translation" if hasattr(module, "translate")
+                    else "eval=classifier or eval=inception")
                 raise ValueError(f"eval.metrics.{name} needs a model that can {protocol}, but "
                                  f"{type(module).__name__} {kind}; use {hint}")
 

@@ -489,7 +489,11 @@ def _ratio(fake: Tensor, real: Tensor) -> float | None:
 def sample_diversity(module: Any, datamodule: Any, n: int, seed: int) -> float | None:
     """Mean pairwise distance of samples on fixed inputs over that of real samples (the lowest
     over translation directions or stacked replicas); None where it cannot be measured."""
-    if hasattr(module, "translate") and hasattr(datamodule, "eval_set"):
+    if hasattr(module, "translate"):
+        if getattr(datamodule, "batch_kind", None) != "two domains":
+            # Super-resolution, inpainting, label maps, attributes: each output follows its
+            # input, so a spread of outputs against a domain's spread does not measure collapse.
+            return None
         ratios = []
         for direction in module.directions:
             source = _batch(_spaced(datamodule.eval_set(direction[0]), n))[0]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,23 +69,32 @@ def _split(n: int, holdout: float, seed: int) -> tuple[Tensor, Tensor]:
 
 def train_classifier(dataset: Dataset, channels: int, classes: int, *, width: int, epochs: int,
                      lr: float, batch_size: int, seed: int, device: torch.device | str = "cpu",
-                     desc: str = "training a classifier") -> DomainClassifier:
-    """A :class:`DomainClassifier` trained on ``dataset``'s ``(image, label)`` pairs (Adam,
-    cross-entropy, ``epochs`` shuffled passes; initialisation and order seeded by ``seed``),
-    returned on the CPU in eval mode. Shared by the FID classifier and the CAS evaluator."""
-    torch.manual_seed(seed)
-    net = DomainClassifier(channels, classes, width).to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(seed))
-    net.train()
-    batches = (batch for _ in range(epochs) for batch in loader)
-    for images, labels in phase(batches, epochs * len(loader), desc):
-        _, logits = net(images.to(device, torch.float32))
-        loss = nn.functional.cross_entropy(logits, labels.to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+                     desc: str = "training a classifier",
+                     criterion: Callable[[Tensor, Tensor], Tensor] | None = None) -> DomainClassifier:
+    """A :class:`DomainClassifier` with ``classes`` logits trained on ``dataset``'s ``(image,
+    target)`` pairs (Adam, ``epochs`` shuffled passes; initialisation and order seeded by
+    ``seed``), returned on the CPU in eval mode. ``criterion(logits, targets)``: cross-entropy
+    on class indices by default (the FID classifier, CAS); binary cross-entropy per logit for
+    multi-label attributes (gan_lab.metrics.attributes).
+
+    The global random streams are left as they were (fork_rng): a run whose classifier is
+    trained before training starts draws the same noise as one that finds it in the cache."""
+    criterion = nn.functional.cross_entropy if criterion is None else criterion
+    device = torch.device(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        net = DomainClassifier(channels, classes, width).to(device)
+        optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True,
+                            generator=torch.Generator().manual_seed(seed))
+        net.train()
+        batches = (batch for _ in range(epochs) for batch in loader)
+        for images, targets in phase(batches, epochs * len(loader), desc):
+            _, logits = net(images.to(device, torch.float32))
+            loss = criterion(logits, targets.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
     return net.eval().cpu()
 
 

@@ -85,7 +85,7 @@ class TranslationQuality:
         """Train or load the classifiers; compute or load each domain's real test features."""
         if self._prepared_for is datamodule:
             return
-        if not hasattr(datamodule, "eval_set"):
+        if getattr(datamodule, "batch_kind", None) != "two domains":
             raise ValueError("eval=translation scores translators: the data must be a "
                              "translation set (e.g. data=chalk2ink, edges2digits, horse2zebra)")
         self.extractor.prepare(datamodule.domain_view())

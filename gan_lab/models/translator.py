@@ -42,6 +42,7 @@ class Translator(AdversarialModule):
     """
 
     directions: tuple[str, ...] = ("AtoB",)
+    evaluation_hint = "eval=translation"  # the evaluation that scores this scheme
     visual_names: tuple[str, ...] = ()
     needs_pairs = False  # True: learns from aligned (input, target) pairs
 
@@ -179,7 +180,7 @@ class Translator(AdversarialModule):
                 f"model: {name} translates images between two domains, but data gives single "
                 "images; use a translation set: data=chalk2ink, edges2digits, horse2zebra, "
                 "facades, maps, ..., or unpaired_folder / aligned_folder / paired_folder with "
-                "data.path=...")
+                "data.path=..., or label maps as images with data=textures data.pairs=true")
         if self.needs_pairs and not datamodule.paired:
             raise ValueError(
                 f"model: {name} learns from aligned pairs, but the data is unpaired; use paired "

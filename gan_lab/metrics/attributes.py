@@ -1,0 +1,188 @@
+"""Attribute accuracy of multi-domain translations (StarGAN), scored by a classifier.
+
+StarGAN's paper scores its translations with a classifier trained on real images: on RaFD,
+the classification error of a facial-expression classifier on synthesized expressions beside its
+error on real images (Choi et al. 2018, sec. 5.5, Table 3); on CelebA, people asked which model
+best changes the attribute while keeping the rest (sec. 5.3, Tables 1 and 2, AMT). Here a small
+CNN (gan_lab.metrics.classifier.DomainClassifier with one logit per attribute, binary
+cross-entropy) is trained on the real training images with their attribute vectors, and every
+test image is translated once per single-attribute transfer (the paper's Fig. 4: flip one
+attribute, or choose one hair colour; gan_lab.nets.stargan.single_attribute_targets):
+
+- ``attributes/accuracy_<name>``: the share of the translations for attribute <name> that the
+  classifier reads with the target value of <name> (did the change happen?);
+  ``attributes/mean_accuracy``: their mean over the attributes.
+- ``attributes/all_accuracy``: the share of all translations whose every attribute the classifier
+  reads as the target (the change happened and nothing else changed).
+- ``attributes/real_accuracy_<name>`` and ``attributes/real_mean_accuracy``: the classifier's
+  accuracy on the real test images (never trained on): the ceiling of the above.
+- ``attributes/reconstruction_l1``: mean |G(G(x, c), c') - x| on [0, 1] images over the same
+  translations (the cycle of eq. 4 back to the source attributes c').
+
+The classifier is cached like the FID classifier: its file name holds a digest of the training
+data (gan_lab.data.fingerprint), the attribute names and the settings. Training it leaves the
+global random streams untouched, so a run trains the same whether the cache was warm or not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from gan_lab.data.fingerprint import data_fingerprint
+from gan_lab.metrics.cache import atomic_save, default_cache_dir
+from gan_lab.metrics.classifier import DomainClassifier, train_classifier
+from gan_lab.nets.stargan import single_attribute_targets
+
+__all__ = ["AttributeAccuracy", "train_attribute_classifier"]
+
+
+def train_attribute_classifier(dataset: Dataset, channels: int, attributes: int, *, width: int,
+                               epochs: int, lr: float, batch_size: int, seed: int,
+                               device: torch.device | str = "cpu") -> DomainClassifier:
+    """A DomainClassifier with one logit per attribute, trained on ``(image, attributes)``
+    items with binary cross-entropy (gan_lab.metrics.classifier.train_classifier: Adam, seeded,
+    the global random streams left as they were); returned on the CPU in eval mode."""
+    desc = f"training the attribute classifier ({epochs} epochs, cached for later runs)"
+    return train_classifier(dataset, channels, attributes, width=width, epochs=epochs, lr=lr,
+                            batch_size=batch_size, seed=seed, device=device, desc=desc,
+                            criterion=_multi_label_loss)
+
+
+def _multi_label_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    return F.binary_cross_entropy_with_logits(logits, targets.float())
+
+
+def _batches(dataset: Dataset, chunk: int, limit: int | None) -> Iterator[tuple[Tensor, Tensor]]:
+    """The first ``limit`` items (all for None) in batches of ``chunk``, read as they are used."""
+    if limit is not None and limit < len(dataset):
+        dataset = Subset(dataset, range(limit))
+    for images, attributes in DataLoader(dataset, batch_size=chunk, shuffle=False):
+        yield images, attributes.float()
+
+
+class AttributeAccuracy:
+    """Evaluator of attribute translators (``module.translate(images, direction,
+    attributes=...)``) on attribute data (``batch_kind == "attributes"``); see the module doc.
+
+    Args:
+        cache_dir: where classifiers are cached; None: the default evaluation cache.
+        width, epochs, lr, train_batch_size, seed: the classifier and its training.
+        max_train_images: train on at most this many training images (a seeded random subset;
+            CelebA has 200,000); None: all.
+        max_test_images: score the first this many test images only; None: all.
+        chunk: images per translation batch.
+    """
+
+    protocol = "translate"
+
+    def __init__(self, cache_dir: str | None = None, width: int = 32, epochs: int = 10,
+                 lr: float = 1e-3, train_batch_size: int = 64, seed: int = 0,
+                 max_train_images: int | None = None, max_test_images: int | None = None,
+                 chunk: int = 64) -> None:
+        for key, value in (("width", width), ("epochs", epochs), ("chunk", chunk),
+                           ("train_batch_size", train_batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"eval.metrics.attributes.{key}={value!r}: must be an integer "
+                                 ">= 1")
+        for key, value in (("max_train_images", max_train_images),
+                           ("max_test_images", max_test_images)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise ValueError(f"eval.metrics.attributes.{key}={value!r}: must be null or an "
+                                 "integer >= 1")
+        if not lr > 0:
+            raise ValueError(f"eval.metrics.attributes.lr={lr!r}: must be positive")
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        self.settings = {"width": width, "epochs": epochs, "lr": float(lr),
+                         "train_batch_size": train_batch_size, "seed": int(seed),
+                         "max_train_images": max_train_images}
+        self.max_test_images, self.chunk = max_test_images, chunk
+        self.net: DomainClassifier | None = None
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.path: Path | None = None
+        self.real_accuracy: dict[str, float] = {}
+        self._prepared_for: Any = None
+
+    # -- the classifier ----------------------------------------------------------------------
+    def cache_path(self, datamodule: Any) -> Path:
+        key = hashlib.blake2b(f"{data_fingerprint(datamodule)}|{datamodule.attribute_names}|"
+                              f"{sorted(self.settings.items())}".encode(),
+                              digest_size=8).hexdigest()
+        return self.cache_dir / f"attributes-{key}.pt"
+
+    def prepare(self, datamodule: Any) -> None:
+        """Train or load the classifier; measure it on the real test images."""
+        if self._prepared_for is datamodule:
+            return
+        if getattr(datamodule, "batch_kind", None) != "attributes":
+            raise ValueError("eval=attributes scores attribute translators (model=stargan) on "
+                             "attribute data (data=digit_attributes, celeba); use eval=translation "
+                             "for two-domain translators")
+        names = tuple(datamodule.attribute_names)
+        path = self.cache_path(datamodule)
+        if path.is_file():
+            net = DomainClassifier(datamodule.channels, len(names), self.settings["width"])
+            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
+        else:
+            s = self.settings
+            dataset = datamodule.reference_set
+            if s["max_train_images"] is not None and s["max_train_images"] < len(dataset):
+                order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(s["seed"]))
+                dataset = Subset(dataset, order[: s["max_train_images"]].tolist())
+            net = train_attribute_classifier(
+                dataset, datamodule.channels, len(names), width=s["width"], epochs=s["epochs"],
+                lr=s["lr"], batch_size=s["train_batch_size"], seed=s["seed"], device=self.device)
+            atomic_save({"state_dict": net.state_dict(), "attributes": list(names),
+                         "settings": s}, path)
+        self.net, self.path = net.eval().to(self.device), path
+        self.real_accuracy = self._real_accuracy(datamodule, names)
+        print(f"gan_lab: attribute classifier {path}: accuracy on the real test images "
+              + ", ".join(f"{n} {a:.1%}" for n, a in self.real_accuracy.items()))
+        self._prepared_for = datamodule
+
+    @torch.no_grad()
+    def predict(self, images: Tensor) -> Tensor:
+        """The classifier's attribute decisions (N, K) in {0, 1} for images in [-1, 1]."""
+        return (self.net(images.to(self.device, torch.float32))[1] > 0).float().cpu()
+
+    def _real_accuracy(self, datamodule: Any, names: tuple[str, ...]) -> dict[str, float]:
+        correct, count = torch.zeros(len(names)), 0
+        for images, attributes in _batches(datamodule.test_set, self.chunk, self.max_test_images):
+            correct += (self.predict(images) == attributes).float().sum(0)
+            count += len(images)
+        return {name: float(c) / count for name, c in zip(names, correct, strict=True)}
+
+    # -- scoring -----------------------------------------------------------------------------
+    def __call__(self, sampler: Any, datamodule: Any, out_dir: Path | None,
+                 tag: str) -> dict[str, float]:
+        self.prepare(datamodule)
+        names = tuple(datamodule.attribute_names)
+        direction = (tuple(getattr(sampler, "directions", ())) or ("attributes",))[0]
+        changed, kept = torch.zeros(len(names)), 0.0
+        l1_sum, count = 0.0, 0
+        for images, source in _batches(datamodule.test_set, self.chunk, self.max_test_images):
+            count += len(images)
+            for k, target in enumerate(single_attribute_targets(source, names)):
+                fake = sampler.translate(images, direction, attributes=target)
+                predicted = self.predict(fake)
+                changed[k] += float((predicted[:, k] == target[:, k]).float().sum())
+                kept += float((predicted == target).all(dim=1).float().sum())
+                back = sampler.translate(fake, direction, attributes=source)
+                l1_sum += float(((back - images.float()).abs() / 2).mean(dim=(1, 2, 3)).sum())
+        out = {f"attributes/accuracy_{n}": float(c) / count for n, c in zip(names, changed,
+                                                                             strict=True)}
+        out["attributes/mean_accuracy"] = float(changed.sum()) / (count * len(names))
+        out["attributes/all_accuracy"] = kept / (count * len(names))
+        out["attributes/reconstruction_l1"] = l1_sum / (count * len(names))
+        for name, value in self.real_accuracy.items():
+            out[f"attributes/real_accuracy_{name}"] = value
+        out["attributes/real_mean_accuracy"] = sum(self.real_accuracy.values()) / len(names)
+        return out
