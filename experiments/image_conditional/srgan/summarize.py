@@ -24,6 +24,9 @@ ROWS = {
     "srresnet": "SRResNet-MSE, trained as long as SRGAN",
     "srgan_mse": "SRGAN-MSE (MSE + 1e-3 adversarial)",
 }
+# The sample sheet's column titles (short, and telling the two SRResNet rows apart).
+COLUMNS = {"srresnet_stage": "SRResNet (first stage)", "srresnet": "SRResNet (as long)",
+           "srgan_mse": "SRGAN-MSE"}
 # Ledig et al. 2017 (arXiv 1609.04802v5): Table 2 (bicubic, SRResNet, SRGAN = SRGAN-VGG54; x4;
 # PSNR dB / SSIM on Y with a 4-pixel border removed; MOS 1-5 from 26 raters) and Table 1
 # (SRGAN-MSE).
@@ -103,8 +106,7 @@ def sample_sheet(runs: Path, results: dict[str, dict], path: Path) -> None:
     scale = 4
     pairs = PhotosSRDataModule(scale=scale, crop_size=scale, batch_size=1).eval_pairs()
     models = [key for key in ROWS if key in results]
-    columns = ["LR (nearest)", "bicubic", *(ROWS[k].split(" (")[0].split(",")[0] for k in models),
-               "HR"]
+    columns = ["LR (nearest)", "bicubic", *(COLUMNS[k] for k in models), "HR"]
     figure = Figure(figsize=(2.2 * len(columns), 2.4 * len(pairs)))
     axes = figure.subplots(len(pairs), len(columns), squeeze=False)
     for row in range(len(pairs)):
