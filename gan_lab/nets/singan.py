@@ -129,6 +129,8 @@ def _conv_block(in_channels: int, out_channels: int, kernel_size: int) -> nn.Seq
 def _trunk(channels: int, nfc: int, min_nfc: int, num_layers: int,
            kernel_size: int) -> tuple[nn.Sequential, int]:
     """Head and body blocks (all but the last layer) and the body's output width."""
+    if num_layers < 2:
+        raise ValueError(f"model.num_layers={num_layers}: must be >= 2 (head and tail)")
     blocks = [_conv_block(channels, nfc, kernel_size)]
     width = nfc
     for i in range(num_layers - 2):
@@ -164,8 +166,6 @@ class SinGANGenerator(nn.Module):
     def __init__(self, channels: int = 3, nfc: int = 32, min_nfc: int = 32, num_layers: int = 5,
                  kernel_size: int = 3) -> None:
         super().__init__()
-        if num_layers < 2:
-            raise ValueError(f"model.num_layers={num_layers}: must be >= 2 (head and tail)")
         self.body, width = _trunk(channels, nfc, min_nfc, num_layers, kernel_size)
         self.tail = nn.Sequential(nn.Conv2d(width, channels, kernel_size), nn.Tanh())
         # The official pad_noise = pad_image = (ker_size - 1) * num_layer / 2.
@@ -184,8 +184,6 @@ class SinGANDiscriminator(nn.Module):
     def __init__(self, channels: int = 3, nfc: int = 32, min_nfc: int = 32, num_layers: int = 5,
                  kernel_size: int = 3) -> None:
         super().__init__()
-        if num_layers < 2:
-            raise ValueError(f"model.num_layers={num_layers}: must be >= 2 (head and tail)")
         self.body, width = _trunk(channels, nfc, min_nfc, num_layers, kernel_size)
         self.tail = nn.Conv2d(width, 1, kernel_size)
         self.receptive_field = (kernel_size - 1) * num_layers + 1
