@@ -350,6 +350,46 @@ def test_attribute_accuracy_scores_changes_preservation_and_reconstruction():
     assert obeying["attributes/reconstruction_l1"] == pytest.approx(0.2 / 6)
 
 
+class _Recolouring:
+    """Swaps the red and blue channels (red ink becomes blue and back: the digit kept) or, with
+    ``swap``, also hands each item the previous item's image (the digit lost)."""
+
+    directions = ("attributes",)
+
+    def __init__(self, swap: bool) -> None:
+        self.swap = swap
+
+    def translate(self, images, direction, attributes):
+        out = images[:, [2, 1, 0]]
+        return out.roll(1, dims=0) if self.swap else out
+
+
+def test_content_accuracy_reads_the_digit_each_translation_keeps(tmp_path):
+    from gan_lab.metrics.attributes import AttributeAccuracy
+    from gan_lab.metrics.classifier import ClassifierExtractor
+
+    data = DigitAttributesDataModule()
+    view = data.class_view()
+    assert view.num_classes == 10 and len(view.train_set) == 1617
+    # the labels are the digits of the same items, train and test
+    assert torch.equal(data.eval_labels(), digit_intensity(32)[1][data.test_indices])
+    assert torch.equal(view.train_set.tensors[1], digit_intensity(32)[1][data.train_indices])
+    content = ClassifierExtractor(cache_dir=str(tmp_path), width=8, epochs=3, lr=3e-3,
+                                  train_batch_size=64)
+    metric = AttributeAccuracy(cache_dir=str(tmp_path), width=4, epochs=1, chunk=60,
+                               content_classifier=content)
+    metric.prepare(data)
+    assert metric.real_content_accuracy > 0.8
+    kept = metric(_Recolouring(swap=False), data, None, "t")
+    assert kept["attributes/real_content_accuracy"] == metric.real_content_accuracy
+    assert kept["attributes/content_accuracy"] > 0.8
+    lost = metric(_Recolouring(swap=True), data, None, "t")
+    assert lost["attributes/content_accuracy"] < 0.3
+    # data without content labels (CelebA) has no content scores
+    metric.content_labels = None
+    assert "attributes/content_accuracy" not in metric(_Recolouring(False), data, None, "t")
+
+
 # -- training end to end ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def straight_run(tmp_path_factory):
@@ -400,6 +440,7 @@ def test_trains_on_the_celeba_layout_and_scores_attribute_accuracy(tmp_path):
         assert 0 <= results[f"attributes/real_accuracy_{name}"] <= 1
     assert 0 <= results["attributes/all_accuracy"] <= results["attributes/mean_accuracy"]
     assert results["attributes/reconstruction_l1"] > 0
+    assert "attributes/content_accuracy" not in results  # CelebA has no content labels
 
 
 def test_mismatched_data_and_eval_fail_before_training_in_one_line(tmp_path):

@@ -7,6 +7,11 @@ preprocessed deterministically, on which translations are shown and scored. Two 
 the CelebA layout (:mod:`gan_lab.data.celeba`) and the embedded digits with rendered attributes
 (:mod:`gan_lab.data.digit_attributes`).
 
+Where the data also knows what a translation must keep (the digit of the embedded set), it hands
+it out as the translation sets do: :meth:`~AttributeDataModule.class_view` (training images with
+their content labels, for a content classifier) and :meth:`~AttributeDataModule.eval_labels` (the
+labels of ``test_set``'s items, in order); both are None where the data has none (CelebA).
+
 Named ``test_set`` rather than ``eval_set`` on purpose: ``eval_set(domain)`` is the two-domain
 translation sets' protocol, which the translation metrics and health probes read by domain.
 """
@@ -15,8 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from torch import Tensor
 from torch.utils.data import Dataset
 
+from gan_lab.data.labelled_view import LabelledView
 from gan_lab.data.option_checks import check_int
 from gan_lab.data.train_set import TrainSetDataModule
 
@@ -67,6 +74,16 @@ class AttributeDataModule(TrainSetDataModule):
     def describe(self) -> str:
         """The data, for messages."""
         return type(self).__name__
+
+    def class_view(self) -> LabelledView | None:
+        """Training images labelled with their content (what translations must keep), where the
+        data knows it; None here."""
+        return None
+
+    def eval_labels(self) -> Tensor | None:
+        """The content labels of ``test_set``'s items, in order, where the data knows them;
+        None here."""
+        return None
 
     def setup(self, stage: str | None = None) -> None:
         """Nothing to do: the sets are built in the constructor."""

@@ -11,7 +11,8 @@ independently, each on with probability 1/2, by a fixed-seed generator (the same
 - ``framed``: an ink frame along the border (``image_size / 16`` pixels wide), else none.
 
 Every combination is one of 16 domains, as the paper's 5 CelebA attributes give 32; the digit and
-its handwriting are the content a translation must keep. Because the renderer is known, the
+its handwriting are the content a translation must keep, and the digit's class is handed out for a
+content classifier to check it (:meth:`DigitAttributesDataModule.class_view`, ``eval_labels``). Because the renderer is known, the
 attributes of a translation can be scored by a classifier trained on real images
 (gan_lab.metrics.attributes), as the paper scores translations with a classifier on RaFD.
 The split is the digit sets' fixed one (1,617 training, 180 test digits;
@@ -24,10 +25,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from torch import Tensor
 from torch.utils.data import TensorDataset
 
 from gan_lab.data.attributes import AttributeDataModule, select_attributes
 from gan_lab.data.embedded_translation import digit_intensity, digit_split, strokes
+from gan_lab.data.labelled_view import LabelledView
 from gan_lab.data.option_checks import check_int
 
 __all__ = ["DIGIT_ATTRIBUTES", "DigitAttributesDataModule", "digit_attribute_values",
@@ -92,7 +95,19 @@ class DigitAttributesDataModule(AttributeDataModule):
         self.train_indices, self.test_indices = digit_split()
         self.train_set = TensorDataset(images[self.train_indices], columns[self.train_indices])
         self.test_set = TensorDataset(images[self.test_indices], columns[self.test_indices])
+        self._class_view = LabelledView(
+            TensorDataset(images[self.train_indices], self.digit_labels[self.train_indices]),
+            self.sample_shape, [str(digit) for digit in range(10)])
         self._check_batch_size()
 
     def describe(self) -> str:
         return "data=digit_attributes"
+
+    def class_view(self) -> LabelledView:
+        """The training images (every attribute rendering) labelled with their digit, 10 classes:
+        a classifier of it reads the digit whatever the attributes."""
+        return self._class_view
+
+    def eval_labels(self) -> Tensor:
+        """The digits of ``test_set``'s items, in order."""
+        return self.digit_labels[self.test_indices].clone()

@@ -18,6 +18,13 @@ attribute, or choose one hair colour; gan_lab.nets.stargan.single_attribute_targ
   accuracy on the real test images (never trained on): the ceiling of the above.
 - ``attributes/reconstruction_l1``: mean |G(G(x, c), c') - x| on [0, 1] images over the same
   translations (the cycle of eq. 4 back to the source attributes c').
+- ``attributes/content_accuracy``: where the data knows what a translation must keep
+  (``datamodule.class_view()`` and ``eval_labels()``: the digit of ``data=digit_attributes``), a
+  second classifier (``content_classifier``, a :class:`~gan_lab.metrics.classifier.ClassifierExtractor`
+  trained on the real training images of every attribute rendering with their content labels)
+  reads each translation; the share it reads as the source image's label (the paper's "preserving
+  the identity", sec. 3, scored as the FCN score scores pix2pix's layouts). Beside it
+  ``attributes/real_content_accuracy``: its accuracy on the real test images, the ceiling.
 
 The classifier is cached like the FID classifier: its file name holds a digest of the training
 data (gan_lab.data.fingerprint), the attribute names and the settings. Training it leaves the
@@ -38,7 +45,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from gan_lab.data.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
-from gan_lab.metrics.classifier import DomainClassifier, train_classifier
+from gan_lab.metrics.classifier import ClassifierExtractor, DomainClassifier, train_classifier
 from gan_lab.nets.stargan import single_attribute_targets
 
 __all__ = ["AttributeAccuracy", "train_attribute_classifier"]
@@ -79,6 +86,9 @@ class AttributeAccuracy:
             CelebA has 200,000); None: all.
         max_test_images: score the first this many test images only; None: all.
         chunk: images per translation batch.
+        content_classifier: the classifier of the content labels (trained on
+            ``datamodule.class_view()``); None, or data without content labels, skips the
+            content scores.
     """
 
     protocol = "translate"
@@ -86,7 +96,7 @@ class AttributeAccuracy:
     def __init__(self, cache_dir: str | None = None, width: int = 32, epochs: int = 10,
                  lr: float = 1e-3, train_batch_size: int = 64, seed: int = 0,
                  max_train_images: int | None = None, max_test_images: int | None = None,
-                 chunk: int = 64) -> None:
+                 chunk: int = 64, content_classifier: ClassifierExtractor | None = None) -> None:
         for key, value in (("width", width), ("epochs", epochs), ("chunk", chunk),
                            ("train_batch_size", train_batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -109,6 +119,9 @@ class AttributeAccuracy:
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.path: Path | None = None
         self.real_accuracy: dict[str, float] = {}
+        self.content_classifier = content_classifier
+        self.content_labels: Tensor | None = None  # of the scored test images; None: not scored
+        self.real_content_accuracy: float | None = None
         self._prepared_for: Any = None
 
     # -- the classifier ----------------------------------------------------------------------
@@ -146,7 +159,27 @@ class AttributeAccuracy:
         self.real_accuracy = self._real_accuracy(datamodule, names)
         print(f"gan_lab: attribute classifier {path}: accuracy on the real test images "
               + ", ".join(f"{n} {a:.1%}" for n, a in self.real_accuracy.items()))
+        self._prepare_content(datamodule)
         self._prepared_for = datamodule
+
+    def _prepare_content(self, datamodule: Any) -> None:
+        """Train or load the content classifier where the data has content labels; measure it
+        on the real test images."""
+        view, labels = datamodule.class_view(), datamodule.eval_labels()
+        if self.content_classifier is None or view is None or labels is None:
+            self.content_labels = self.real_content_accuracy = None
+            return
+        self.content_classifier.prepare(view)
+        self.content_labels = labels[: self.max_test_images].long()
+        read = torch.cat([self.read_content(images) for images, _ in
+                          _batches(datamodule.test_set, self.chunk, self.max_test_images)])
+        self.real_content_accuracy = float((read == self.content_labels).double().mean())
+        print(f"gan_lab: content classifier {self.content_classifier.path}: accuracy on the real "
+              f"test images {self.real_content_accuracy:.1%}")
+
+    def read_content(self, images: Tensor) -> Tensor:
+        """The content classifier's labels (N,) for images in [-1, 1]."""
+        return self.content_classifier(images)[1].argmax(1).cpu()
 
     @torch.no_grad()
     def predict(self, images: Tensor) -> Tensor:
@@ -166,15 +199,19 @@ class AttributeAccuracy:
         self.prepare(datamodule)
         names = tuple(datamodule.attribute_names)
         direction = (tuple(getattr(sampler, "directions", ())) or ("attributes",))[0]
-        changed, kept = torch.zeros(len(names)), 0.0
+        changed, kept, content_kept = torch.zeros(len(names)), 0.0, 0.0
         l1_sum, count = 0.0, 0
         for images, source in _batches(datamodule.test_set, self.chunk, self.max_test_images):
+            content = (None if self.content_labels is None
+                       else self.content_labels[count: count + len(images)])
             count += len(images)
             for k, target in enumerate(single_attribute_targets(source, names)):
                 fake = sampler.translate(images, direction, attributes=target)
                 predicted = self.predict(fake)
                 changed[k] += float((predicted[:, k] == target[:, k]).float().sum())
                 kept += float((predicted == target).all(dim=1).float().sum())
+                if content is not None:
+                    content_kept += float((self.read_content(fake) == content).float().sum())
                 back = sampler.translate(fake, direction, attributes=source)
                 l1_sum += float(((back - images.float()).abs() / 2).mean(dim=(1, 2, 3)).sum())
         out = {f"attributes/accuracy_{n}": float(c) / count for n, c in zip(names, changed,
@@ -185,4 +222,7 @@ class AttributeAccuracy:
         for name, value in self.real_accuracy.items():
             out[f"attributes/real_accuracy_{name}"] = value
         out["attributes/real_mean_accuracy"] = sum(self.real_accuracy.values()) / len(names)
+        if self.content_labels is not None:
+            out["attributes/content_accuracy"] = content_kept / (count * len(names))
+            out["attributes/real_content_accuracy"] = self.real_content_accuracy
         return out

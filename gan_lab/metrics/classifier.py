@@ -127,14 +127,17 @@ class ClassifierExtractor(FeatureExtractor):
         holdout: fraction of the training set held out to measure accuracy.
         seed: seed of the initialisation, the split and the shuffling.
         batch_size: images per forward pass when extracting.
+        purpose: what it serves, for the console ("FID"; "class" and "content" where it judges
+            translations).
     """
 
     name = "classifier"
 
     def __init__(self, cache_dir: str | None = None, width: int = 32, epochs: int = 2,
                  lr: float = 1e-3, train_batch_size: int = 128, holdout: float = 0.1,
-                 seed: int = 0, batch_size: int = 256) -> None:
+                 seed: int = 0, batch_size: int = 256, purpose: str = "FID") -> None:
         super().__init__(batch_size=batch_size)
+        self.purpose = purpose
         for key, value in (("width", width), ("epochs", epochs),
                            ("train_batch_size", train_batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -183,7 +186,7 @@ class ClassifierExtractor(FeatureExtractor):
             atomic_save({"state_dict": net.state_dict(), "accuracy": accuracy,
                          "settings": self.settings, "num_classes": classes,
                          "sample_shape": list(shape)}, path)
-            print(f"gan_lab: classifier trained: held-out accuracy {accuracy:.2%} "
+            print(f"gan_lab: {self.purpose} classifier trained: held-out accuracy {accuracy:.2%} "
                   f"(saved to {path})")
         self.net, self.accuracy, self.path = net.eval().to(self.device), accuracy, path
         self.identity = f"classifier-{path.stem}"
@@ -194,7 +197,7 @@ class ClassifierExtractor(FeatureExtractor):
         s = self.settings
         dataset = datamodule.reference_set
         train_idx, held_idx = _split(len(dataset), s["holdout"], s["seed"])
-        desc = f"training the FID classifier ({s['epochs']} epochs, cached for later runs)"
+        desc = f"training the {self.purpose} classifier ({s['epochs']} epochs, cached for later runs)"
         net = train_classifier(Subset(dataset, train_idx.tolist()), datamodule.sample_shape[0],
                                classes, width=s["width"], epochs=s["epochs"], lr=s["lr"],
                                batch_size=s["train_batch_size"], seed=s["seed"],

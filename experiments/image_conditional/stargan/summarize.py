@@ -3,7 +3,9 @@
     python experiments/image_conditional/stargan/summarize.py experiments/image_conditional/stargan/runs
 
 Reads runs/stargan_s<seed>/ (results.json, eval/metrics.csv, samples/; collected by
-gan_lab.summarize); writes results.csv, table.md, curves.png and samples.png next to this file.
+gan_lab.summarize) and, for runs scored before eval=attributes read the digit, the scores of their
+last checkpoints in runs/content_s<seed>/ (``python -m gan_lab.evaluate``; see run.sh); writes
+results.csv, table.md, curves.png and samples.png into the output folder (this one by default).
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ PAPER_ERROR = {"DIAT": 4.10, "CycleGAN": 5.99, "IcGAN": 8.07, "StarGAN": 2.12,
 
 
 def load(runs: Path) -> list[dict]:
-    """One record per finished StarGAN run: seed, minutes and the final results."""
-    return [{"seed": seed, "run": run, "minutes": run.span_minutes, **run.results}
-            for name, seed, run in seeded_runs(runs) if name == "stargan"]
+    """One record per finished StarGAN run: seed, minutes and the final results, completed by
+    the rescoring of its last checkpoint (content_s<seed>) where the run's own lack a score."""
+    found = list(seeded_runs(runs))
+    rescored = {seed: run.results for name, seed, run in found if name == "content"}
+    return [{"seed": seed, "run": run, "minutes": run.span_minutes,
+             **rescored.get(seed, {}), **run.results}
+            for name, seed, run in found if name == "stargan"]
 
 
 def attribute_names(records: list[dict]) -> list[str]:
@@ -51,6 +57,8 @@ def ours_table(records: list[dict]) -> str:
     rows.append(["mean", _cell(records, f"{PREFIX}mean_accuracy"),
                  _cell(records, f"{PREFIX}real_mean_accuracy")])
     rows.append(["every attribute right", _cell(records, f"{PREFIX}all_accuracy"), "-"])
+    rows.append(["the digit kept (content classifier)", _cell(records, f"{PREFIX}content_accuracy"),
+                 _cell(records, f"{PREFIX}real_content_accuracy")])
     text = markdown_table(head, rows)
     minutes = [r["minutes"] for r in records if r["minutes"] is not None]
     text += (f"\n\nReconstruction L1 |G(G(x, c), c') - x| on [0, 1] images: "
@@ -116,4 +124,5 @@ def main(runs: Path, out: Path = HERE) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "runs")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "runs",
+         Path(sys.argv[2]) if len(sys.argv) > 2 else HERE)
