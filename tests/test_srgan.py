@@ -136,7 +136,7 @@ def test_vgg19_loads_from_a_path_or_the_hub_cache_and_refuses_in_one_line(
     assert "\n" not in message and "vgg19-dcbb9e9d.pth" in message and str(tmp_path) in message
     wrong = tmp_path / "wrong.pth"
     torch.save({"features.0.weight": torch.zeros(1)}, wrong)
-    with pytest.raises(ValueError, match="not torchvision's VGG19 weights") as error:
+    with pytest.raises(ValueError, match="is not a VGG19 weights file of torchvision") as error:
         load_vgg19(wrong)
     assert "\n" not in str(error.value)
 

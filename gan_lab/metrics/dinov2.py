@@ -25,7 +25,8 @@ import torch
 from torch import Tensor, nn
 from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 
-from gan_lab.metrics.extractor import FeatureExtractor, to_uint8, unreadable_weights
+from gan_lab.metrics.extractor import FeatureExtractor, to_uint8
+from gan_lab.nets.weights import unreadable_weights
 
 __all__ = ["DINOV2_MODELS", "DinoV2Extractor", "DinoVisionTransformer", "dinov2_url",
            "dinov2_weights_file", "default_dinov2_weights_path"]

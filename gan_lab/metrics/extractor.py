@@ -7,19 +7,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["FeatureExtractor", "to_uint8", "unreadable_weights"]
+__all__ = ["FeatureExtractor", "to_uint8"]
 
 
 def to_uint8(images: Tensor) -> Tensor:
     """Generator-range images (float, ``[-1, 1]``) as uint8 0..255, rounded to nearest."""
     return ((images.float() + 1.0) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
-
-
-def unreadable_weights(key: str, path: object, what: str, error: Exception) -> ValueError:
-    """The one-line error for a weights file that does not load as ``what`` (``key``: the
-    config key that names the file)."""
-    reason = " ".join(str(error).split())[:200]
-    return ValueError(f"{key}: {path} is not a {what} ({type(error).__name__}: {reason})")
 
 
 class FeatureExtractor:

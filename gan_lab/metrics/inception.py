@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from gan_lab.metrics.extractor import FeatureExtractor, to_uint8, unreadable_weights
+from gan_lab.metrics.extractor import FeatureExtractor, to_uint8
+from gan_lab.nets.weights import unreadable_weights
 
 __all__ = ["INCEPTION_URL", "INCEPTION_WEIGHTS_FILE", "InceptionExtractor", "default_weights_path"]
 

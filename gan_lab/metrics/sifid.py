@@ -33,9 +33,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gan_lab.metrics.extractor import to_uint8, unreadable_weights
+from gan_lab.metrics.extractor import to_uint8
 from gan_lab.metrics.image_quality import fid
 from gan_lab.metrics.inception import INCEPTION_WEIGHTS_FILE
+from gan_lab.nets.weights import unreadable_weights
 
 __all__ = ["FEATURES", "TORCHVISION_INCEPTION_FILE", "InceptionStem", "SIFIDFeatures",
            "SinGANQuality", "diversity", "sifid"]

@@ -23,10 +23,13 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from gan_lab.nets.weights import unreadable_weights
+
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "VGG19_URL", "VGG19_WEIGHTS_FILE", "VGGFeatures",
            "default_vgg19_path", "layer_names", "load_vgg19"]
 
 VGG19_WEIGHTS_FILE = "vgg19-dcbb9e9d.pth"
+_WHAT = f"VGG19 weights file of torchvision ({VGG19_WEIGHTS_FILE})"
 VGG19_URL = "https://download.pytorch.org/models/" + VGG19_WEIGHTS_FILE
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -93,23 +96,17 @@ def load_vgg19(weights_path: str | Path | None = None, *, download: bool = False
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise _not_vgg19(key, path, f"{type(error).__name__}: {error}") from error
+        raise unreadable_weights(key, path, _WHAT, error) from error
     if not isinstance(state, dict):
-        raise _not_vgg19(key, path, f"it holds a {type(state).__name__}, not a state_dict")
+        raise unreadable_weights(key, path, _WHAT, f"it holds a {type(state).__name__}, not a state_dict")
     features = _vgg19_features()
     entries = {name[len("features."):]: value for name, value in state.items()
                if isinstance(name, str) and name.startswith("features.")}
     try:
         features.load_state_dict(entries, strict=True, assign=True)
     except RuntimeError as error:
-        raise _not_vgg19(key, path, str(error)) from error
+        raise unreadable_weights(key, path, _WHAT, error) from error
     return features.eval().requires_grad_(False)
-
-
-def _not_vgg19(key: str, path: Path, reason: str) -> ValueError:
-    reason = " ".join(reason.split())[:200]
-    return ValueError(f"{key}: {path} is not torchvision's VGG19 weights file "
-                      f"({VGG19_WEIGHTS_FILE}): {reason}")
 
 
 def _download(path: Path) -> None:
