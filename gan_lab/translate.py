@@ -5,9 +5,9 @@ One command serves every scheme that has ``translate(images, direction, **option
 and CycleGAN (a direction), and the schemes whose inputs carry more: target attributes, a mask,
 a scale to inject at. A scheme names the options of conf/translate.yaml it takes in
 ``translate_options``; giving it another is one clear line. Inputs are read one at a time so each
-keeps its own size (models pad the sides their generator cannot take and crop back), in the
-channels ``translation_channels(direction)`` says, or by the scheme's own
-``translation_input(image, size)`` (e.g. label maps, read as class indices).
+keeps its own size (models pad the sides their generator cannot take and crop back), by the
+scheme's ``translation_input(image, direction, size)``: an image with the channels its
+generator reads, or for label-map schemes class indices.
 """
 
 from __future__ import annotations
@@ -18,35 +18,15 @@ from typing import Any
 import numpy as np
 import torch
 from omegaconf import DictConfig
-from torch import Tensor, nn
+from torch import Tensor
 
 from gan_lab.cli import command, model_options
 from gan_lab.config import ConfigError
 
-__all__ = ["TRANSLATE_OPTIONS", "input_channels", "main", "read_image", "translation_options"]
+__all__ = ["TRANSLATE_OPTIONS", "main", "translation_options"]
 
 # The keys of conf/translate.yaml that a scheme may take (its ``translate_options``).
 TRANSLATE_OPTIONS = ("attributes", "mask", "scale")
-
-
-def input_channels(net: nn.Module) -> int:
-    """Channels a generator takes: those of its first convolution."""
-    for layer in net.modules():
-        if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d):
-            return int(layer.in_channels)
-    raise ValueError(f"{type(net).__name__} has no convolution to read its input channels from")
-
-
-def read_image(image: Any, channels: int, size: int | None = None) -> Tensor:
-    """A PIL image as a (1, channels, H, W) float tensor in [-1, 1] (grey for 1 channel, RGB for
-    3), its shorter side resized to ``size`` first when given."""
-    from torchvision.transforms import InterpolationMode
-    from torchvision.transforms.v2 import functional as TF
-
-    pixels = TF.pil_to_tensor(image.convert("RGB" if channels == 3 else "L"))
-    if size is not None:
-        pixels = TF.resize(pixels, size, interpolation=InterpolationMode.BILINEAR, antialias=True)
-    return pixels[None].float() / 127.5 - 1.0
 
 
 def read_mask(path: str) -> Tensor:
@@ -69,13 +49,6 @@ def translation_options(module: Any, cfg: DictConfig) -> dict[str, Any]:
     if options.get("mask") is not None:
         options["mask"] = read_mask(str(options["mask"]))
     return options
-
-
-def channels_for(module: Any, direction: str) -> int:
-    """The channels the module's generator for ``direction`` reads."""
-    if hasattr(module, "translation_channels"):
-        return int(module.translation_channels(direction))
-    return input_channels(module.generator[direction])
 
 
 @command("translate")
@@ -111,10 +84,7 @@ def main(cfg: DictConfig) -> str:
     for path in files:
         try:  # an input the model cannot take: one line that says which file
             with Image.open(path) as image:
-                if hasattr(module, "translation_input"):
-                    inputs = module.translation_input(image, size)
-                else:
-                    inputs = read_image(image, channels_for(module, direction), size)
+                inputs = module.translation_input(image, direction, size)
             with torch.no_grad():
                 translated = module.translate(inputs, direction, **options).float().cpu()
         except ValueError as error:

@@ -320,6 +320,14 @@ def test_a_stop_decided_on_rank_zero_reaches_every_rank():
     assert len(broadcasts) == 1 and module.stop_reason is None
 
 
+class _Unmeasured(torch.nn.Module):
+    """A scheme whose outputs follow its inputs (super-resolution, inpainting...): no diversity
+    to measure, no GAN protocol for r_v."""
+
+    def diversity_probe(self, datamodule, n, seed):
+        return []
+
+
 def test_the_evaluation_callbacks_latest_results_are_read_at_the_next_log_point(tmp_path):
     from types import SimpleNamespace
 
@@ -327,7 +335,7 @@ def test_the_evaluation_callbacks_latest_results_are_read_at_the_next_log_point(
 
     evaluation = Evaluation(metrics={}, out_dir=str(tmp_path))
     trainer = SimpleNamespace(is_global_zero=True, callbacks=[evaluation], datamodule=None)
-    module = torch.nn.Module()  # a scheme without a sampling protocol: nothing measured
+    module = _Unmeasured()
     health = TrainingHealth(warmup=0, patience=1)
     health._trainer, health._module = trainer, module
     flags = []

@@ -177,6 +177,21 @@ def test_replicated_toy_run_scores_each_replica_and_the_study_reads_them(tmp_pat
     assert torch.equal(single.train_set.tensors[0], sets[:, 0])  # replica 0 = the unreplicated set
 
 
+def test_each_replica_is_probed_for_collapse_on_its_own_samples():
+    torch.manual_seed(0)
+    module = _toy_gan(replicas=3)
+    datamodule = ToyDataModule(dataset="ring", replicas=3, num_samples=200, batch_size=10)
+    datamodule.setup("fit")
+    pairs = module.diversity_probe(datamodule, 8, seed=1)
+    assert len(pairs) == 3
+    samples = module.sample(noise=module.noise(24, generator=torch.Generator().manual_seed(1)))
+    for replica, (fake, real) in enumerate(pairs):
+        assert torch.equal(fake, samples[replica].float()) and real.shape == (24, 2)
+    # the same fixed codes and reals at every measurement
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+               for a, b in zip(pairs, module.diversity_probe(datamodule, 8, seed=1), strict=True))
+
+
 def test_replicas_must_match_the_data_and_avoid_shared_clipping(tmp_path):
     with pytest.raises(ConfigError, match="model.replicas=2 but the data gives 1"):
         run(make_cfg(tmp_path, "experiment=toy", "model.replicas=2", "data.replicas=1",

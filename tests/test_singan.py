@@ -33,7 +33,7 @@ from gan_lab.nets.singan import (
     scale_widths,
 )
 from gan_lab.train import run
-from gan_lab.translate import channels_for, read_image, translation_options
+from gan_lab.translate import translation_options
 from tests.conftest import make_cfg, run_cli, train
 
 QUIET = ["callbacks.progress=null", "trainer.enable_progress_bar=false"]
@@ -374,7 +374,7 @@ def test_training_scores_and_the_commands_work_from_the_checkpoint_alone(tmp_pat
     assert module.sizes[-1] == (27, 40) and module.top_scale == 4
     options = translation_options(module, OmegaConf.create({"attributes": None, "mask": None,
                                                             "scale": 2}))
-    paint = read_image(Image.new("RGB", (50, 31), (90, 140, 200)), channels_for(module, "inject"))
+    paint = module.translation_input(Image.new("RGB", (50, 31), (90, 140, 200)), "inject")
     assert module.translate(paint, "inject", **options).shape == (1, 3, 27, 40)
     with pytest.raises(ConfigError, match="a SinGAN does not take mask"):
         translation_options(module, OmegaConf.create({"attributes": None, "mask": "m.png",

@@ -6,7 +6,8 @@ and ``health/divergence`` (1 while an alert's episode lasts, else 0) beside the 
 
 * **mode collapse**: ``health/diversity``, the mean pairwise L2 distance of the generator's
   samples on fixed codes (translators: of the translations of fixed test images) divided by
-  that of as many real samples; it fires when that ratio falls below ``diversity_floor`` or
+  that of as many real samples, both from the scheme's ``diversity_probe`` (schemes whose
+  outputs follow their inputs, such as super-resolution, give none); it fires when that ratio falls below ``diversity_floor`` or
   below ``diversity_drop`` times its own peak (the peak capped at 1, the real data's
   diversity), and when an evaluation's recall (``*/recall``) or mode count (``*/modes``) falls
   below ``eval_drop`` times its best value.
@@ -56,6 +57,7 @@ from torch import Tensor
 from torch.utils.data import Dataset, Subset
 
 from gan_lab.callbacks.evaluation import Evaluation
+from gan_lab.data.spaced import spaced_batch
 from gan_lab.nets.packing import pack
 
 log = logging.getLogger(__name__)
@@ -467,59 +469,17 @@ def isolated(module: Any) -> Iterator[None]:
                 buffer.copy_(saved)
 
 
-def _spaced(dataset: Dataset, n: int) -> list[Any]:
-    """``n`` items spread evenly over ``dataset`` (all of it when shorter)."""
-    size = len(dataset)
-    indices = torch.linspace(0, size - 1, min(n, size)).round().long().unique().tolist()
-    return [dataset[i] for i in indices]
-
-
-def _batch(items: list[Any]) -> tuple[Tensor, Tensor]:
-    images = torch.stack([torch.as_tensor(item[0]) for item in items])
-    labels = torch.stack([torch.as_tensor(item[1]) if len(item) > 1 else torch.tensor(0)
-                          for item in items])
-    return images, labels
-
-
 def _ratio(fake: Tensor, real: Tensor) -> float | None:
     real_spread = mean_pairwise_distance(real)
     return None if real_spread <= 0 else mean_pairwise_distance(fake) / real_spread
 
 
 def sample_diversity(module: Any, datamodule: Any, n: int, seed: int) -> float | None:
-    """Mean pairwise distance of samples on fixed inputs over that of real samples (the lowest
-    over translation directions or stacked replicas); None where it cannot be measured."""
-    if hasattr(module, "translate"):
-        if getattr(datamodule, "batch_kind", None) != "two domains":
-            # Super-resolution, inpainting, label maps, attributes: each output follows its
-            # input, so a spread of outputs against a domain's spread does not measure collapse.
-            return None
-        ratios = []
-        for direction in module.directions:
-            source = _batch(_spaced(datamodule.eval_set(direction[0]), n))[0]
-            target = _batch(_spaced(datamodule.eval_set(direction[-1]), n))[0]
-            ratios.append(_ratio(module.translate(source, direction), target))
-        ratios = [r for r in ratios if r is not None]
-        return min(ratios) if ratios else None
-    reference = getattr(datamodule, "reference_set", None)
-    if not (hasattr(module, "sample") and hasattr(module, "noise")) or reference is None:
-        return None
-    replicas = int(getattr(module, "replicas", 1))
-    classes = int(getattr(module, "num_classes", 0) or 0)
-    noise = module.noise(n * replicas, generator=torch.Generator().manual_seed(seed))
-    labels = torch.arange(n) % classes if classes else None
-    fake = module.sample(noise=noise, labels=labels).float()
-    images, real_labels = _batch(_spaced(reference, n))
-    if hasattr(module, "real_samples") and replicas == 1:
-        real = module.real_samples((images.to(module.device), real_labels.to(module.device)))[0]
-        if real.dim() == 4 and real.shape[-2:] != fake.shape[-2:]:  # ProGAN: below full size
-            real = torch.nn.functional.interpolate(real.float(), size=fake.shape[-2:])
-    else:
-        real = images
-    width = real[0].numel() if replicas == 1 else math.prod(datamodule.sample_shape)
-    fakes = fake.reshape(replicas, -1, width)
-    ratios = [_ratio(f, real.reshape(-1, width)) for f in fakes]
-    ratios = [r for r in ratios if r is not None]
+    """Mean pairwise distance of a scheme's outputs on fixed inputs over that of the real samples
+    they imitate (the scheme's ``diversity_probe``: per translation direction, per stacked
+    replica), the lowest ratio; None where the scheme measures none."""
+    pairs = module.diversity_probe(datamodule, n, seed)
+    ratios = [r for r in (_ratio(fake, real) for fake, real in pairs) if r is not None]
     return min(ratios) if ratios else None
 
 
@@ -560,7 +520,7 @@ def heldout_overfit(module: Any, datamodule: Any, n: int, seed: int) -> float | 
 
     means = []
     for dataset in (datamodule.train_set, held):
-        images, labels = _batch(_spaced(dataset, n))
+        images, labels = spaced_batch(dataset, n)
         real, real_labels = module.real_samples((images.to(module.device),
                                                  labels.to(module.device)))
         means.append(scores(real, real_labels))

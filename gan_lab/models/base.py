@@ -10,7 +10,8 @@ phase returns.
 
 A scheme subclasses it and declares ``optimizer_groups()`` (name -> parameters) and
 ``phases()`` (the steps of one iteration); for sampling and checks it writes
-``visual_inputs`` / ``visuals`` (gan_lab.visuals) and ``check_data``. Everything a phase
+``visual_inputs`` / ``visuals`` (gan_lab.visuals) and ``check_data``, and for the health
+callback's collapse measure ``diversity_probe``. Everything a phase
 returns is logged under its name (as the loss-name lists of junyanz/pytorch-CycleGAN-and-pix2pix).
 """
 
@@ -27,6 +28,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan_lab.augment import NoAugment
+from gan_lab.data.transforms import read_image
 from gan_lab.models.phases import Phase, lazy_ratio, rescale_for_lazy_phases
 from gan_lab.speed import to_channels_last
 from gan_lab.visuals import Visual
@@ -162,6 +164,26 @@ class AdversarialModule(pl.LightningModule):
     def visuals(self, inputs: Any) -> dict[str, Visual]:
         """Named visuals of what the scheme makes from ``inputs`` (gan_lab.visuals)."""
         raise NotImplementedError
+
+    def translation_input(self, image: Any, direction: str, size: int | None = None) -> Tensor:
+        """For schemes that translate (``translate(images, direction, **options)``): a PIL
+        image read as the input of ``direction`` for ``python -m gan_lab.translate``, its
+        shorter side resized to ``size`` when given. Here: an image in [-1, 1] with the channels
+        ``translation_channels(direction)`` names; label-map schemes read class indices."""
+        return read_image(image, self.translation_channels(direction), size)
+
+    def translation_channels(self, direction: str) -> int:
+        """The image channels the generator of ``direction`` reads (schemes that translate)."""
+        raise NotImplementedError(f"{type(self).__name__} does not translate images")
+
+    def diversity_probe(self, datamodule: pl.LightningDataModule, n: int,
+                        seed: int) -> list[tuple[Tensor, Tensor]]:
+        """``(outputs, reals)`` pairs for the health callback's collapse measure: about ``n``
+        outputs on fixed inputs (``seed``) beside as many real samples of what they imitate,
+        whose spreads it compares (gan_lab.callbacks.health). None here: a scheme whose every
+        output follows its input (super-resolution, inpainting, label maps, attributes) has no
+        spread of its own to lose."""
+        return []
 
     # ----------------------------------------------------------------- the D entry point
     def discriminate(self, x: Tensor, *args: Any, net: nn.Module | None = None,

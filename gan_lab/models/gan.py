@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from gan_lab.data.spaced import spaced_batch
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.base import AdversarialModule
 from gan_lab.models.phases import Phase
@@ -202,6 +204,26 @@ class GAN(AdversarialModule):
         return {"samples": Visual("images" if samples.dim() == 4 else "points", samples, nrow)}
 
     @torch.no_grad()
+    def diversity_probe(self, datamodule: Any, n: int, seed: int) -> list[tuple[Tensor, Tensor]]:
+        """Samples of ``n`` fixed codes (labels cycling over the classes) beside ``n`` real
+        samples as D sees them (ProGAN: at the current resolution, resized to the samples');
+        with replicas, one pair per replica, each against the real samples of all of them."""
+        reference = getattr(datamodule, "reference_set", None)
+        if reference is None:
+            return []
+        noise = self.noise(n * self.replicas, generator=torch.Generator().manual_seed(seed))
+        labels = torch.arange(n) % self.num_classes if self.num_classes else None
+        fake = self.sample(noise=noise, labels=labels).float()
+        images, real_labels = spaced_batch(reference, n)
+        if self.replicas == 1:
+            real = self.real_samples((images.to(self.device), real_labels.to(self.device)))[0]
+            if real.dim() == 4 and real.shape[-2:] != fake.shape[-2:]:  # ProGAN: below full size
+                real = nn.functional.interpolate(real.float(), size=fake.shape[-2:])
+        else:
+            real = images
+        width = real[0].numel() if self.replicas == 1 else math.prod(datamodule.sample_shape)
+        return [(f, real.reshape(-1, width)) for f in fake.reshape(self.replicas, -1, width)]
+
     def sample(self, n: int | None = None, labels: Tensor | None = None,
                noise: Tensor | None = None, **options: Any) -> Tensor:
         """Generator outputs for `n` fresh codes or for the given `noise`, in eval mode

@@ -250,7 +250,8 @@ class SPADE(AdversarialModule):
     def _generator(self) -> nn.Module:
         return self.generator_ema.module if self.ema_ready() else self.generator
 
-    def translation_input(self, image: Any, size: int | None = None) -> Tensor:
+    def translation_input(self, image: Any, direction: str = DIRECTION,
+                          size: int | None = None) -> Tensor:
         """A label PNG (grey values = class ids; a palette PNG's indices) as ``(1, H, W)``
         int64, its shorter side resized (nearest) to ``size`` when given. A colour image comes
         back ``(1, 3, H, W)`` and :meth:`translate` refuses it."""

@@ -19,9 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gan_lab.data.spaced import spaced_batch
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.base import AdversarialModule
 from gan_lab.models.phases import Phase
+from gan_lab.nets.layers import input_channels
 from gan_lab.visuals import Visual
 
 INFERENCE_MODES = ("eval", "train")
@@ -170,6 +172,20 @@ class Translator(AdversarialModule):
         # A grey domain beside a colour one: repeat its channel so all rows share one grid.
         images = torch.cat([row.expand(-1, channels, -1, -1) for row in rows])
         return {"translations": Visual("images", images, nrow=len(inputs[0]))}
+
+    def translation_channels(self, direction: str) -> int:
+        """The channels the generator of ``direction`` reads."""
+        return input_channels(self.generator[direction])
+
+    def diversity_probe(self, datamodule: Any, n: int, seed: int) -> list[tuple[Tensor, Tensor]]:
+        """Per direction: the translations of ``n`` fixed test images of the source domain beside
+        ``n`` real test images of the target domain (a collapsed translator maps them all alike)."""
+        pairs = []
+        for direction in self.directions:
+            source = spaced_batch(datamodule.eval_set(direction[0]), n)[0]
+            target = spaced_batch(datamodule.eval_set(direction[-1]), n)[0]
+            pairs.append((self.translate(source, direction), target))
+        return pairs
 
     def check_data(self, datamodule) -> None:
         """Two-domain data (paired if the scheme learns from pairs), crops the generators can

@@ -51,3 +51,11 @@ def check_size_multiple(net: nn.Module, x: Tensor, multiple: int, why: str = "")
             f"{type(net).__name__} expects (B, C, H, W) with H and W multiples of "
             f"{why}{multiple}, got {tuple(x.shape)}"
         )
+
+
+def input_channels(net: nn.Module) -> int:
+    """Channels a network takes: those of its first convolution."""
+    for layer in net.modules():
+        if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d):
+            return int(layer.in_channels)
+    raise ValueError(f"{type(net).__name__} has no convolution to read its input channels from")
