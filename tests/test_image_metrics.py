@@ -672,9 +672,13 @@ class ConditionalDigitModule:
 
     def __init__(self, digits):
         self._sampler = DigitSampler(digits, num_classes=10)
+        self.logged = []
 
     def sample(self, n, labels=None):
         return self._sampler(n, labels)
+
+    def log_metrics(self, metrics):
+        self.logged.append(metrics)
 
 
 def test_evaluation_callback_writes_metrics_csv(classifier, digits, tmp_path):
@@ -691,7 +695,7 @@ def test_evaluation_callback_writes_metrics_csv(classifier, digits, tmp_path):
         rows.append(evaluation.evaluate(module, digits, f"iter_{iteration:07d}"))
     assert set(rows[0]) == {"classifier/fid", "classifier/kid", "classifier/kid_std",
                             "classifier/class_accuracy", "classifier/real_accuracy"}
-    assert evaluation.latest == rows[1]
+    assert evaluation.latest == rows[1] and module.logged == rows  # to the loggers too
     assert evaluation.objective_value() == rows[1]["classifier/fid"]
     with (tmp_path / "run" / "metrics.csv").open(newline="") as f:
         written = list(csv.DictReader(f))

@@ -103,8 +103,7 @@ class Evaluation(EveryIterations):
             results.update(evaluator(sampler, datamodule, self.out_dir, tag))
         self.latest = results
         if results:
-            if hasattr(module, "log_metrics"):
-                module.log_metrics(results)
+            module.log_metrics(results)
             self._append_csv(tag, getattr(module, "iteration", 0), results)
         return results
 
