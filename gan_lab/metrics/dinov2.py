@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 
 from gan_lab.metrics.extractor import FeatureExtractor, to_uint8
-from gan_lab.nets.weights import unreadable_weights
+from gan_lab.nets.weights import download_weights, unreadable_weights
 
 __all__ = ["DINOV2_MODELS", "DinoV2Extractor", "DinoVisionTransformer", "dinov2_url",
            "dinov2_weights_file", "default_dinov2_weights_path"]
@@ -209,7 +209,7 @@ class DinoV2Extractor(FeatureExtractor):
         default = default_dinov2_weights_path(model)
         path = Path(weights).expanduser() if weights not in (None, "") else default
         if not path.is_file() and weights in (None, "") and download:
-            self._download(dinov2_url(model), path)
+            download_weights(dinov2_url(model), path)
         if not path.is_file():
             what = "file" if path != default else dinov2_weights_file(model)
             raise ValueError(
@@ -221,14 +221,6 @@ class DinoV2Extractor(FeatureExtractor):
         stat = os.stat(self.weights)
         self.identity = f"{model}-{self.weights.name}-{stat.st_size}-{stat.st_mtime_ns}"
         self._net: DinoVisionTransformer | None = None
-
-    @staticmethod
-    def _download(url: str, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            torch.hub.download_url_to_file(url, str(path), progress=False)
-        except Exception:  # offline: the caller reports the missing file in one line
-            path.unlink(missing_ok=True)
 
     def network(self) -> DinoVisionTransformer:
         if self._net is None:

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from gan_lab.metrics.extractor import FeatureExtractor, to_uint8
-from gan_lab.nets.weights import unreadable_weights
+from gan_lab.nets.weights import download_weights, unreadable_weights
 
 __all__ = ["INCEPTION_URL", "INCEPTION_WEIGHTS_FILE", "InceptionExtractor", "default_weights_path"]
 
@@ -52,7 +52,7 @@ class InceptionExtractor(FeatureExtractor):
         super().__init__(batch_size=batch_size)
         path = Path(weights).expanduser() if weights not in (None, "") else default_weights_path()
         if not path.is_file() and weights in (None, "") and download:
-            self._download(path)
+            download_weights(INCEPTION_URL, path)
         if not path.is_file():
             raise ValueError(
                 f"eval.inception_weights: no Inception weights at {path}; download "
@@ -63,14 +63,6 @@ class InceptionExtractor(FeatureExtractor):
         stat = os.stat(self.weights)
         self.identity = f"inception-{self.weights.name}-{stat.st_size}-{stat.st_mtime_ns}"
         self._net: torch.nn.Module | None = None
-
-    @staticmethod
-    def _download(path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            torch.hub.download_url_to_file(INCEPTION_URL, str(path), progress=False)
-        except Exception:  # offline: urllib's URLError, an OSError, a partial file...
-            path.unlink(missing_ok=True)  # the caller reports the missing file in one line
 
     def network(self) -> torch.nn.Module:
         if self._net is None:

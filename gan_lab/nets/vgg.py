@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from gan_lab.nets.weights import unreadable_weights
+from gan_lab.nets.weights import download_weights, unreadable_weights
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "VGG19_URL", "VGG19_WEIGHTS_FILE", "VGGFeatures",
            "default_vgg19_path", "layer_names", "load_vgg19"]
@@ -87,7 +87,7 @@ def load_vgg19(weights_path: str | Path | None = None, *, download: bool = False
     given = weights_path not in (None, "")
     path = Path(str(weights_path)).expanduser() if given else default_vgg19_path()
     if not path.is_file() and not given and download:
-        _download(path)
+        download_weights(VGG19_URL, path)
     if not path.is_file():
         where = f"{path}" if given else f"the torch hub cache ({path})"
         raise ValueError(
@@ -107,14 +107,6 @@ def load_vgg19(weights_path: str | Path | None = None, *, download: bool = False
     except RuntimeError as error:
         raise unreadable_weights(key, path, _WHAT, error) from error
     return features.eval().requires_grad_(False)
-
-
-def _download(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        torch.hub.download_url_to_file(VGG19_URL, str(path), progress=False)
-    except Exception:  # offline: urllib's URLError, an OSError, a partial file...
-        path.unlink(missing_ok=True)  # the caller reports the missing file in one line
 
 
 class VGGFeatures(nn.Module):
