@@ -717,3 +717,21 @@ def test_generated_images_are_clipped_to_the_data_range_before_the_extractor():
 
     _draw(lambda n: torch.linspace(-5, 5, n * 16).reshape(n, 1, 4, 4), 4, 2, extractor)
     assert seen and all(-1.0 <= low and high <= 1.0 for low, high in seen)
+
+
+def test_evaluator_settings_are_checked_in_one_line_naming_the_key():
+    from gan_lab.metrics.attributes import AttributeAccuracy
+    from gan_lab.metrics.segmentation import SegmenterTrainer
+
+    for build, message in [
+        (lambda: ClassifierExtractor(width=0), r"^classifier width=0: must be an integer >= 1$"),
+        (lambda: ClassifierExtractor(holdout=1.0), r"^classifier holdout=1.0: must be between 0 and 1$"),
+        (lambda: ClassifierExtractor(lr="fast"), r"^classifier lr='fast': must be positive$"),
+        (lambda: AttributeAccuracy(max_test_images=True),
+         r"^eval.metrics.attributes.max_test_images=True: must be null or an integer >= 1$"),
+        (lambda: AttributeAccuracy(lr=0), r"^eval.metrics.attributes.lr=0: must be positive$"),
+        (lambda: SegmenterTrainer(epochs=1.5), r"^eval.segmenter.epochs=1.5: must be an integer >= 1$"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            build()
+    assert ClassifierExtractor(lr="1e-3").settings["lr"] == 1e-3  # YAML 1.1 reads 1e-3 as text

@@ -46,6 +46,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from gan_lab.data.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor, DomainClassifier, train_classifier
+from gan_lab.metrics.settings import check_int, check_optional_int, check_positive
 from gan_lab.nets.stargan import single_attribute_targets
 
 __all__ = ["AttributeAccuracy", "train_attribute_classifier"]
@@ -97,19 +98,14 @@ class AttributeAccuracy:
                  lr: float = 1e-3, train_batch_size: int = 64, seed: int = 0,
                  max_train_images: int | None = None, max_test_images: int | None = None,
                  chunk: int = 64, content_classifier: ClassifierExtractor | None = None) -> None:
+        prefix = "eval.metrics.attributes"
         for key, value in (("width", width), ("epochs", epochs), ("chunk", chunk),
                            ("train_batch_size", train_batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"eval.metrics.attributes.{key}={value!r}: must be an integer "
-                                 ">= 1")
+            check_int(f"{prefix}.{key}", value)
         for key, value in (("max_train_images", max_train_images),
                            ("max_test_images", max_test_images)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < 1):
-                raise ValueError(f"eval.metrics.attributes.{key}={value!r}: must be null or an "
-                                 "integer >= 1")
-        if not lr > 0:
-            raise ValueError(f"eval.metrics.attributes.lr={lr!r}: must be positive")
+            check_optional_int(f"{prefix}.{key}", value)
+        check_positive(f"{prefix}.lr", lr)
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
         self.settings = {"width": width, "epochs": epochs, "lr": float(lr),
                          "train_batch_size": train_batch_size, "seed": int(seed),

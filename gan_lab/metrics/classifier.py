@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from gan_lab.data.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.extractor import FeatureExtractor
+from gan_lab.metrics.settings import check_fraction, check_int, check_positive
 from gan_lab.progress import phase
 
 __all__ = ["ClassifierExtractor", "DomainClassifier", "classifier_accuracy", "train_classifier"]
@@ -140,12 +141,9 @@ class ClassifierExtractor(FeatureExtractor):
         self.purpose = purpose
         for key, value in (("width", width), ("epochs", epochs),
                            ("train_batch_size", train_batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"classifier {key}={value!r}: must be an integer >= 1")
-        if not 0.0 < holdout < 1.0:
-            raise ValueError(f"classifier holdout={holdout!r}: must be between 0 and 1")
-        if not lr > 0:
-            raise ValueError(f"classifier lr={lr!r}: must be positive")
+            check_int(f"classifier {key}", value)
+        check_fraction("classifier holdout", holdout)
+        check_positive("classifier lr", lr)
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
         self.settings = {"width": width, "epochs": epochs, "lr": float(lr),
                          "train_batch_size": train_batch_size, "holdout": float(holdout),

@@ -28,15 +28,11 @@ from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.classifier import _split, classifier_accuracy, train_classifier
 from gan_lab.metrics.extractor import FeatureExtractor, to_uint8
 from gan_lab.metrics.image_quality import _draw, fid, real_features, real_subset
+from gan_lab.metrics.settings import check_fraction, check_int, check_positive
 
 __all__ = ["ClassificationAccuracyScore", "IntraFID", "intra_fid", "real_labels"]
 
 log = logging.getLogger(__name__)
-
-
-def _check_int(key: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{key}={value!r}: must be an integer >= {low}")
 
 
 def _num_classes(sample_fn: Any) -> int:
@@ -122,7 +118,7 @@ class IntraFID:
         num_real = num_samples if num_real is None else num_real
         for key, value in (("num_samples", num_samples), ("num_real", num_real),
                            ("chunk", chunk)):
-            _check_int(key, value, 2)
+            check_int(key, value, 2)
         self.extractor = extractor
         self.num_samples, self.num_real = num_samples, num_real
         self.per_class = bool(per_class)
@@ -203,11 +199,9 @@ class ClassificationAccuracyScore:
                  seed: int = 0, cache_dir: str | None = None, chunk: int = 500) -> None:
         for key, value in (("num_samples", num_samples), ("width", width), ("epochs", epochs),
                            ("train_batch_size", train_batch_size), ("chunk", chunk)):
-            _check_int(f"cas {key}", value, 1)
-        if not 0.0 < holdout < 1.0:
-            raise ValueError(f"cas holdout={holdout!r}: must be between 0 and 1")
-        if not lr > 0:
-            raise ValueError(f"cas lr={lr!r}: must be positive")
+            check_int(f"cas {key}", value)
+        check_fraction("cas holdout", holdout)
+        check_positive("cas lr", lr)
         self.num_samples = num_samples
         self.settings = {"width": width, "epochs": epochs, "lr": float(lr),
                          "train_batch_size": train_batch_size, "holdout": float(holdout),

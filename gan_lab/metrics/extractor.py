@@ -7,6 +7,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gan_lab.metrics.settings import check_int
+
 __all__ = ["FeatureExtractor", "to_uint8"]
 
 
@@ -29,9 +31,7 @@ class FeatureExtractor:
     has_logits: bool = True  # False: ``logits`` are ``(N, 0)`` (no IS from these features)
 
     def __init__(self, batch_size: int = 64) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size={batch_size!r}: must be an integer >= 1")
-        self.batch_size = batch_size
+        self.batch_size = check_int("batch_size", batch_size)
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
     def prepare(self, datamodule: Any) -> None:

@@ -60,6 +60,7 @@ from gan_lab.data.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor
 from gan_lab.metrics.extractor import FeatureExtractor
+from gan_lab.metrics.settings import check_int
 from gan_lab.progress import phase
 
 __all__ = [
@@ -281,8 +282,7 @@ class ClassAccuracy:
 
     def __init__(self, classifier: ClassifierExtractor, num_samples: int = 10000,
                  chunk: int = 500) -> None:
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(f"num_samples={num_samples!r}: must be an integer >= 1")
+        check_int("num_samples", num_samples)
         self.classifier = classifier
         self.num_samples = num_samples
         self.chunk = chunk

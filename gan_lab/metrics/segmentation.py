@@ -40,6 +40,7 @@ from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor
 from gan_lab.metrics.extractor import FeatureExtractor
 from gan_lab.metrics.image_quality import fid, real_features
+from gan_lab.metrics.settings import check_int, check_positive
 from gan_lab.nets.spade import one_hot_semantics
 from gan_lab.progress import phase
 
@@ -120,10 +121,8 @@ class SegmenterTrainer:
     def __init__(self, cache_dir: str | None = None, width: int = 32, epochs: int = 10,
                  lr: float = 1e-3, batch_size: int = 32, seed: int = 0) -> None:
         for key, value in (("width", width), ("epochs", epochs), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"eval.segmenter.{key}={value!r}: must be an integer >= 1")
-        if not float(lr) > 0:
-            raise ValueError(f"eval.segmenter.lr={lr!r}: must be positive")
+            check_int(f"eval.segmenter.{key}", value)
+        check_positive("eval.segmenter.lr", lr)
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
         self.settings = {"width": width, "epochs": epochs, "lr": float(lr),
                          "batch_size": batch_size, "seed": int(seed)}
