@@ -383,8 +383,11 @@ def test_content_accuracy_reads_the_digit_each_translation_keeps(tmp_path):
     kept = metric(_Recolouring(swap=False), data, None, "t")
     assert kept["attributes/real_content_accuracy"] == metric.real_content_accuracy
     assert kept["attributes/content_accuracy"] > 0.8
+    assert kept["attributes/reconstruction_content_accuracy"] > 0.8  # swapped twice: the input
     lost = metric(_Recolouring(swap=True), data, None, "t")
     assert lost["attributes/content_accuracy"] < 0.3
+    # rolled twice: each reconstruction is the image two items back, another digit mostly
+    assert lost["attributes/reconstruction_content_accuracy"] < 0.3
     # data without content labels (CelebA) has no content scores
     metric.content_labels = None
     assert "attributes/content_accuracy" not in metric(_Recolouring(False), data, None, "t")

@@ -24,7 +24,10 @@ attribute, or choose one hair colour; gan_lab.nets.stargan.single_attribute_targ
   trained on the real training images of every attribute rendering with their content labels)
   reads each translation; the share it reads as the source image's label (the paper's "preserving
   the identity", sec. 3, scored as the FCN score scores pix2pix's layouts). Beside it
-  ``attributes/real_content_accuracy``: its accuracy on the real test images, the ceiling.
+  ``attributes/real_content_accuracy``: its accuracy on the real test images, the ceiling, and
+  ``attributes/reconstruction_content_accuracy``: the same read of the reconstructions
+  G(G(x, c), c'), which tells a generator that hides the content in its translations (high) from
+  one that loses it (low).
 
 The classifier is cached like the FID classifier: its file name holds a digest of the training
 data (gan_lab.data.fingerprint), the attribute names and the settings. Training it leaves the
@@ -195,7 +198,7 @@ class AttributeAccuracy:
         self.prepare(datamodule)
         names = tuple(datamodule.attribute_names)
         direction = (tuple(getattr(sampler, "directions", ())) or ("attributes",))[0]
-        changed, kept, content_kept = torch.zeros(len(names)), 0.0, 0.0
+        changed, kept, content_kept, content_back = torch.zeros(len(names)), 0.0, 0.0, 0.0
         l1_sum, count = 0.0, 0
         for images, source in _batches(datamodule.test_set, self.chunk, self.max_test_images):
             content = (None if self.content_labels is None
@@ -206,9 +209,10 @@ class AttributeAccuracy:
                 predicted = self.predict(fake)
                 changed[k] += float((predicted[:, k] == target[:, k]).float().sum())
                 kept += float((predicted == target).all(dim=1).float().sum())
+                back = sampler.translate(fake, direction, attributes=source)
                 if content is not None:
                     content_kept += float((self.read_content(fake) == content).float().sum())
-                back = sampler.translate(fake, direction, attributes=source)
+                    content_back += float((self.read_content(back) == content).float().sum())
                 l1_sum += float(((back - images.float()).abs() / 2).mean(dim=(1, 2, 3)).sum())
         out = {f"attributes/accuracy_{n}": float(c) / count for n, c in zip(names, changed,
                                                                              strict=True)}
@@ -220,5 +224,6 @@ class AttributeAccuracy:
         out["attributes/real_mean_accuracy"] = sum(self.real_accuracy.values()) / len(names)
         if self.content_labels is not None:
             out["attributes/content_accuracy"] = content_kept / (count * len(names))
+            out["attributes/reconstruction_content_accuracy"] = content_back / (count * len(names))
             out["attributes/real_content_accuracy"] = self.real_content_accuracy
         return out

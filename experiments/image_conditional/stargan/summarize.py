@@ -59,6 +59,8 @@ def ours_table(records: list[dict]) -> str:
     rows.append(["every attribute right", _cell(records, f"{PREFIX}all_accuracy"), "-"])
     rows.append(["the digit kept (content classifier)", _cell(records, f"{PREFIX}content_accuracy"),
                  _cell(records, f"{PREFIX}real_content_accuracy")])
+    rows.append(["the digit kept in the reconstructions G(G(x, c), c')",
+                 _cell(records, f"{PREFIX}reconstruction_content_accuracy"), "-"])
     text = markdown_table(head, rows)
     minutes = [r["minutes"] for r in records if r["minutes"] is not None]
     text += (f"\n\nReconstruction L1 |G(G(x, c), c') - x| on [0, 1] images: "
