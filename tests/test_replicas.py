@@ -185,6 +185,7 @@ def test_each_replica_is_probed_for_collapse_on_its_own_samples():
     pairs = module.diversity_probe(datamodule, 8, seed=1)
     assert len(pairs) == 3
     samples = module.sample(noise=module.noise(24, generator=torch.Generator().manual_seed(1)))
+    assert not samples.requires_grad  # sampling builds no graph
     for replica, (fake, real) in enumerate(pairs):
         assert torch.equal(fake, samples[replica].float()) and real.shape == (24, 2)
     # the same fixed codes and reals at every measurement

@@ -7,10 +7,10 @@ and ``health/divergence`` (1 while an alert's episode lasts, else 0) beside the 
 * **mode collapse**: ``health/diversity``, the mean pairwise L2 distance of the generator's
   samples on fixed codes (translators: of the translations of fixed test images) divided by
   that of as many real samples, both from the scheme's ``diversity_probe`` (schemes whose
-  outputs follow their inputs, such as super-resolution, give none); it fires when that ratio falls below ``diversity_floor`` or
-  below ``diversity_drop`` times its own peak (the peak capped at 1, the real data's
-  diversity), and when an evaluation's recall (``*/recall``) or mode count (``*/modes``) falls
-  below ``eval_drop`` times its best value.
+  outputs follow their inputs, such as super-resolution, give none); it fires when that ratio
+  falls below ``diversity_floor`` or below ``diversity_drop`` times its own peak (the peak
+  capped at 1, the real data's diversity), and when an evaluation's recall (``*/recall``) or
+  mode count (``*/modes``) falls below ``eval_drop`` times its best value.
 * **discriminator overfitting**: ADA's heuristics (Karras et al. 2020, "Training Generative
   Adversarial Networks with Limited Data", eq. 1). Where the data has a held-out part
   (``data.subset``: the images not trained on), ``health/r_v`` = (E[D(train)] - E[D(held-out)])

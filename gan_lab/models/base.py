@@ -11,8 +11,8 @@ phase returns.
 A scheme subclasses it and declares ``optimizer_groups()`` (name -> parameters) and
 ``phases()`` (the steps of one iteration); for sampling and checks it writes
 ``visual_inputs`` / ``visuals`` (gan_lab.visuals) and ``check_data``, and for the health
-callback's collapse measure ``diversity_probe``. Everything a phase
-returns is logged under its name (as the loss-name lists of junyanz/pytorch-CycleGAN-and-pix2pix).
+callback's collapse measure ``diversity_probe``. Everything a phase returns is logged under its
+name (as the loss-name lists of junyanz/pytorch-CycleGAN-and-pix2pix).
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ class AdversarialModule(pl.LightningModule):
                         seed: int) -> list[tuple[Tensor, Tensor]]:
         """``(outputs, reals)`` pairs for the health callback's collapse measure: about ``n``
         outputs on fixed inputs (``seed``) beside as many real samples of what they imitate,
-        whose spreads it compares (gan_lab.callbacks.health). None here: a scheme whose every
+        whose spreads it compares (gan_lab.callbacks.health). Nothing here: a scheme whose every
         output follows its input (super-resolution, inpainting, label maps, attributes) has no
         spread of its own to lose."""
         return []

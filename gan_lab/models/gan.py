@@ -224,6 +224,7 @@ class GAN(AdversarialModule):
         width = real[0].numel() if self.replicas == 1 else math.prod(datamodule.sample_shape)
         return [(f, real.reshape(-1, width)) for f in fake.reshape(self.replicas, -1, width)]
 
+    @torch.no_grad()
     def sample(self, n: int | None = None, labels: Tensor | None = None,
                noise: Tensor | None = None, **options: Any) -> Tensor:
         """Generator outputs for `n` fresh codes or for the given `noise`, in eval mode
