@@ -1,39 +1,48 @@
 """`python -m gan_lab.classifier data=...`: train or load the evaluation classifier of a data set.
 
-For translation sets (``model=cyclegan eval=translation``) it prepares the translation
-evaluation: the domain classifier, the class classifier where the set has class labels, and
-the real test features.
+For image sets it trains (or finds in the cache) the FID classifier of eval=classifier. For the
+other kinds of data (translation sets, attribute sets, label maps...) it prepares the
+evaluation given as ``eval=...``: e.g. ``eval=translation``'s domain classifier, class
+classifier and real test features, ``eval=attributes``' attribute and content classifiers,
+``eval=segmentation``'s segmenter.
 
-eval=classifier does this itself on first use; running it ahead keeps parallel sweeps from
-each training their own copy. Prints where the classifier is cached and its held-out accuracy.
+An evaluation does this itself on first use; running it ahead keeps parallel sweeps from each
+training their own copy. Prints where the classifier is cached and its held-out accuracy (image
+sets), or where the evaluation's cache is (the others; each evaluator prints what it trained).
 """
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from gan_lab.cli import command
 
 
 @command("classifier")
 def main(cfg: DictConfig) -> float:
-    from gan_lab.config import config_errors
+    from gan_lab.config import ConfigError, config_errors
     from gan_lab.train import build
 
     datamodule = build(cfg, "data")
-    if datamodule.batch_kind == "two domains":
-        # A translation set: its evaluation (eval=translation) has a domain classifier and, for
-        # sets with class labels, a class classifier; prepare trains or loads both.
-        evaluation = build(cfg, "eval")
+    if datamodule.batch_kind != "samples":
+        # Translation, attribute, label-map, super-resolution... data: its evaluation (given as
+        # eval=...) trains or loads its classifiers and real statistics in prepare.
+        evaluation = build(cfg, "eval") if cfg.get("eval") else None
+        if evaluation is None:
+            raise ConfigError("eval=none: nothing to prepare; give the evaluation of this data "
+                              "(e.g. eval=translation, attributes, segmentation)")
         with config_errors():
             evaluation.prepare(datamodule)
-        for evaluator in evaluation.metrics.values():
-            for extractor in (evaluator.extractor, evaluator.semantic_classifier):
-                if getattr(extractor, "path", None) is not None:
-                    print(f"gan_lab: classifier {extractor.path} "
-                          f"(held-out accuracy {extractor.accuracy:.2%})")
-        return float(evaluator.extractor.accuracy or 0.0)
-    extractor = build(cfg, "eval.classifier")
+        for name, evaluator in evaluation.metrics.items():
+            where = getattr(evaluator, "cache_dir", None)
+            print(f"gan_lab: eval.metrics.{name} ready for {type(datamodule).__name__}"
+                  + (f" (its classifiers and real statistics are cached in {where})"
+                     if where else ""))
+        return 0.0
+    extractor = build(cfg, "eval.classifier") if OmegaConf.select(cfg, "eval.classifier") else None
+    if extractor is None:
+        raise ConfigError("this eval has no classifier (eval.classifier); python -m "
+                          "gan_lab.classifier trains eval=classifier's: drop the eval= override")
     with config_errors():
         extractor.prepare(datamodule)
     print(f"gan_lab: classifier for {type(datamodule).__name__}: {extractor.path} "

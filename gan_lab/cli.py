@@ -15,7 +15,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
-from gan_lab.config import ConfigError, config_dir, flatten, is_config_group
+from gan_lab.config import ConfigError, config_dir, flatten, is_config_group, unresolvable
 from gan_lab.resume import RunInterrupted
 
 log = logging.getLogger("gan_lab")
@@ -45,8 +45,8 @@ def command(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Callabl
                 return fn(cfg)
             except ConfigError as error:
                 fail(f"config error: {error}", 2)
-            except InterpolationKeyError as error:
-                fail(f"config error: {unresolved_key(error)}", 2)
+            except InterpolationKeyError as error:  # e.g. in missing_keys, before validate
+                fail(f"config error: {unresolvable(error)}", 2)
             except RunInterrupted as error:
                 signum = getattr(signal.Signals, error.signal_name or "", None)
                 fail(str(error), 128 + int(signum) if signum is not None else 1)
@@ -63,22 +63,6 @@ def command(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Callabl
         return main
 
     return wrap
-
-
-def unresolved_key(error: InterpolationKeyError) -> str:
-    """One line for a ``${...}`` that points at a key the chosen groups do not have: most often
-    a model whose config reads a key of the data (``${data.channels}``) that this data set does
-    not give, i.e. a model and data that do not fit together."""
-    from hydra.core.hydra_config import HydraConfig
-
-    missing = str(error).split("'")[1] if str(error).count("'") >= 2 else str(error)
-    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
-    picked = ", ".join(f"{group}={choices[group]}" for group in ("model", "data")
-                       if choices.get(group))
-    return (f"{error.full_key} reads {missing}, which the config does not have"
-            + (f" ({picked})" if picked else "")
-            + "; the chosen groups do not fit together: pick a model for this data (or data for "
-              "this model), see --help")
 
 
 def check_override_keys(config_name: str, argv: Sequence[str]) -> None:

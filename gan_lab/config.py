@@ -134,12 +134,20 @@ CHECKS: dict[str, Callable[[object], bool]] = {
 
 
 def unresolvable(error: InterpolationKeyError) -> ConfigError:
-    """One line for a ``${...}`` that points at a key the chosen options do not provide."""
+    """One line for a ``${...}`` that points at a key the chosen options do not provide: most
+    often a model whose config reads a key of the data (``${data.channels}``) that the chosen
+    data set does not give. Names the model and data chosen, where Hydra knows them."""
+    from hydra.core.hydra_config import HydraConfig
+
     reason = str(error).splitlines()[0]
-    return ConfigError(f"{error.full_key}: {reason}; the chosen options do not fit together "
-                       "(model=pix2pix / cyclegan need a translation set such as data=chalk2ink; "
-                       "model=stargan attribute data such as data=digit_attributes; "
-                       "the image GANs need single-image sets such as data=digits)")
+    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+    chosen = " and ".join(f"{group}={choices[group]}" for group in ("model", "data")
+                          if choices.get(group))
+    return ConfigError(f"{error.full_key}: {reason}; {chosen or 'the chosen options'} do not "
+                       "fit together (the image GANs need single-image sets such as data=digits; "
+                       "model=pix2pix / cyclegan a translation set such as data=chalk2ink; "
+                       "model=stargan attribute data such as data=digit_attributes; the other "
+                       "image-conditional models their own: README, Image-conditional models)")
 
 
 def validate(cfg: DictConfig) -> None:

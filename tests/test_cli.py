@@ -54,9 +54,8 @@ def test_multirun_sweep_returns_objectives(tmp_path):
         ("data=image_folder", "data.path is required"),
         ("model.packing=4 data.batch_size=50",
          "data.batch_size=50: must be a multiple of model.packing=4"),
-        ("data=digit_attributes", "model.generator.channels reads data.channels, which the "
-         "config does not have (model=dcgan, data=digit_attributes); the chosen groups do not "
-         "fit together"),
+        ("data=digit_attributes", "model.generator.channels: Interpolation key 'data.channels' "
+         "not found; model=dcgan and data=digit_attributes do not fit together"),
     ],
 )
 def test_bad_input_gives_one_clear_line_before_training(tmp_path, override, message):

@@ -480,3 +480,19 @@ def test_translate_command_refuses_wrong_attributes_in_one_line(straight_run, tm
     assert result.returncode == 2
     assert "this StarGAN has 4 attributes (red_ink, thick_stroke, dark_paper, framed)" \
         in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_classifier_command_prepares_the_attribute_evaluation_ahead(tmp_path):
+    cache = tmp_path / "cache"
+    tiny = ["model=stargan", "eval=attributes", f"eval.cache_dir={cache}",
+            "eval.metrics.attributes.width=4", "eval.metrics.attributes.epochs=1",
+            "eval.content_classifier.width=4", "eval.content_classifier.epochs=1"]
+    result = run_cli(*tiny, "hydra.run.dir=run", cwd=tmp_path, module="gan_lab.classifier")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "eval.metrics.attributes ready for DigitAttributesDataModule" in result.stdout
+    assert len(list(cache.glob("attributes-*.pt"))) == len(list(cache.glob("classifier-*.pt"))) == 1
+    # an evaluation without the data's classifier is one line, not a traceback
+    wrong = run_cli("model=stargan", "eval=none", "hydra.run.dir=run2", cwd=tmp_path,
+                    module="gan_lab.classifier")
+    assert wrong.returncode == 2 and "eval=none: nothing to prepare" in wrong.stderr
+    assert "Traceback" not in wrong.stderr

@@ -142,7 +142,7 @@ def test_evaluate_and_translate_commands_on_a_pix2pix_checkpoint(tmp_path):
 
 @pytest.mark.parametrize(("overrides", "message"), [
     (["model=pix2pix", "data=chalk2ink"], "learns from aligned pairs"),
-    (["model=cyclegan", "data=digits"], "data.channels_a.*need a translation set"),
+    (["model=cyclegan", "data=digits"], "data.channels_a.*do not fit together.*a translation set"),
     (["data=chalk2ink"], "data.channels.*do not fit together"),
     (["model=cyclegan", "eval=classifier"], "use eval=translation"),
     (["model=pix2pix", "data.image_size=24"], "image_size"),
