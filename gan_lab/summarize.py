@@ -204,11 +204,13 @@ def _read_overrides(path: Path) -> dict[str, str]:
 
 
 def seeded_runs(root: str | Path) -> Iterator[tuple[str, int, Run]]:
-    """(name, seed, run) for the finished runs under ``root`` in folders named
-    ``<name>_s<seed>`` (the experiments' layout); other folders are skipped."""
+    """(name, seed, run) for the finished runs in folders named ``<name>_s<seed>`` directly
+    under ``root`` (the experiments' layout); other folders are skipped, and so are the runs of
+    a study nested deeper (``runs/long/``: its own study, summarised on its own)."""
+    root = Path(root)
     for run in collect(root, finished=True):
         name, _, seed = run.path.name.rpartition("_s")
-        if name and seed.isdigit():
+        if name and seed.isdigit() and run.path.parent == root:
             yield name, int(seed), run
 
 

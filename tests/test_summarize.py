@@ -21,6 +21,7 @@ from gan_lab.summarize import (
     main,
     mean_curve,
     mean_spread,
+    seeded_runs,
     stats,
     summarize,
 )
@@ -188,6 +189,17 @@ def test_a_diverged_run_ranks_last(tmp_path):
     fake_run(tmp_path / "2", {"classifier/fid": 30.0, "iteration": 5})
     summary = summarize(tmp_path, out=tmp_path / "out")
     assert [run.name for run in summary.ranked] == ["2", "1", "0"] and summary.best.name == "2"
+
+
+def test_seeded_runs_are_the_seed_folders_directly_under_the_study(tmp_path):
+    fake_run(tmp_path / "runs" / "spade_s0", {"classifier/fid": 9.0, "iteration": 5})
+    fake_run(tmp_path / "runs" / "spade_s10", {"classifier/fid": 8.0, "iteration": 5})
+    fake_run(tmp_path / "runs" / "notes", {"classifier/fid": 7.0, "iteration": 5})
+    fake_run(tmp_path / "runs" / "long" / "spade_s0", {"classifier/fid": 1.0, "iteration": 50})
+    found = [(name, seed, run.results["iteration"]) for name, seed, run in
+             seeded_runs(tmp_path / "runs")]
+    assert found == [("spade", 0, 5), ("spade", 10, 5)]  # runs/long/ is a study of its own
+    assert [(n, s) for n, s, _ in seeded_runs(tmp_path / "runs" / "long")] == [("spade", 0)]
 
 
 def test_fashion_mnist_summary_gives_the_committed_table(tmp_path):

@@ -9,7 +9,8 @@
 # paper's RaFD classification error (Table 3). One core, one run after another; the default
 # budget (one seed, 1,800 iterations) takes about 13 minutes.
 #   bash experiments/image_conditional/stargan/run.sh
-#   ITERS=6000 SEEDS="0 1 2" bash experiments/image_conditional/stargan/run.sh
+#   ITERS=6000 SEEDS="0 1 2" OUT=experiments/image_conditional/stargan/runs/long \
+#     REPORT=experiments/image_conditional/stargan/long bash experiments/image_conditional/stargan/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 PY=${PY:-.venv/bin/python}
@@ -18,6 +19,7 @@ SEEDS=${SEEDS:-"0"}
 WIDTH=${WIDTH:-16}
 HERE=experiments/image_conditional/stargan
 OUT=${OUT:-$HERE/runs}
+REPORT=${REPORT:-$HERE}   # where table.md, results.csv and the images go
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p "$OUT"
 EVERY=$(( ITERS / 4 > 0 ? ITERS / 4 : 1 ))
@@ -29,4 +31,5 @@ for seed in $SEEDS; do
     callbacks.progress=null trainer.enable_progress_bar=false "hydra.run.dir=$OUT/$name" \
     > "$OUT/$name.log" 2>&1 && echo "done $name" || echo "FAILED $name (see $OUT/$name.log)"
 done
-"$PY" "$HERE/summarize.py" "$OUT"
+mkdir -p "$REPORT"
+"$PY" "$HERE/summarize.py" "$OUT" "$REPORT"

@@ -66,7 +66,7 @@ def ours_table(records: list[dict]) -> str:
     text += (f"\n\nReconstruction L1 |G(G(x, c), c') - x| on [0, 1] images: "
              f"{_cell(records, f'{PREFIX}reconstruction_l1')}. Seeds: {len(records)}; iterations: "
              f"{records[0].get('iteration', '-')}; minutes per run (with preparation and "
-             f"evaluation): {mean_spread(minutes, spread='std', digits=1, empty='-')}.")
+             f"evaluation): {mean_spread(minutes, spread='std', digits=3, empty='-')}.")
     return text
 
 
