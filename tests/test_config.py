@@ -57,6 +57,13 @@ def test_every_model_with_every_loss_builds(model, loss):
            "sngan_cnn": 5, "biggan": 2, "singan": 3, "srresnet": 1}
     assert module.n_critic == own.get(model, 5 if loss.startswith("wgan") else 1)
     module.check_optimizers()
+    # what the commands and evaluators may ask of it: generators sample, image-conditional
+    # models translate, SinGAN does both
+    translators = {"pix2pix", "cyclegan", "context_encoder", "stargan", "spade", "srgan",
+                   "srresnet"}
+    expected = ({"sample", "translate"} if model == "singan"
+                else {"translate"} if model in translators else {"sample"})
+    assert module.protocols == expected
 
 
 @pytest.mark.parametrize("optim", options("optim"))

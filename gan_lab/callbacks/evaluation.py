@@ -75,12 +75,12 @@ class Evaluation(EveryIterations):
         """ValueError naming the first evaluator whose protocol the module does not speak."""
         for name, evaluator in self.metrics.items():
             protocol = getattr(evaluator, "protocol", "sample")
-            if not hasattr(module, protocol):
-                kind = "translates images" if hasattr(module, "translate") else "generates images"
+            if protocol not in module.protocols:
+                translates = "translate" in module.protocols
+                kind = "translates images" if translates else "generates images"
                 # A scheme may name the evaluation that fits it (eval=attributes, inpainting...).
                 hint = getattr(module, "evaluation_hint", None) or (
-                    "eval=translation" if hasattr(module, "translate")
-                    else "eval=classifier or eval=inception")
+                    "eval=translation" if translates else "eval=classifier or eval=inception")
                 raise ValueError(f"eval.metrics.{name} needs a model that can {protocol}, but "
                                  f"{type(module).__name__} {kind}; use {hint}")
 
