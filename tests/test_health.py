@@ -327,6 +327,9 @@ class _Unmeasured(torch.nn.Module):
     def diversity_probe(self, datamodule, n, seed):
         return []
 
+    def discriminator_means(self, datasets, n, seed):
+        return None
+
 
 def test_the_evaluation_callbacks_latest_results_are_read_at_the_next_log_point(tmp_path):
     from types import SimpleNamespace

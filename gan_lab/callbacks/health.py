@@ -14,7 +14,8 @@ and ``health/divergence`` (1 while an alert's episode lasts, else 0) beside the 
 * **discriminator overfitting**: ADA's heuristics (Karras et al. 2020, "Training Generative
   Adversarial Networks with Limited Data", eq. 1). Where the data has a held-out part
   (``data.subset``: the images not trained on), ``health/r_v`` = (E[D(train)] - E[D(held-out)])
-  / (E[D(train)] - E[D(generated)]) at or above ``rv_max``; without one, ADA's proxy
+  / (E[D(train)] - E[D(generated)]) (the scores from the scheme's ``discriminator_means``) at or
+  above ``rv_max``; without one, ADA's proxy
   ``health/r_t`` = E[sign(D(real))] (logged by the module for every scheme, the mean over the
   log interval), averaged over the last ``rt_window`` log points, at or above ``rt_max``, for
   the objectives whose D separates at 0 (minimax, nsgan, hinge). r_t near 1 also means a D that
@@ -57,8 +58,6 @@ from torch import Tensor
 from torch.utils.data import Dataset, Subset
 
 from gan_lab.callbacks.evaluation import Evaluation
-from gan_lab.data.spaced import spaced_batch
-from gan_lab.nets.packing import pack
 
 log = logging.getLogger(__name__)
 
@@ -501,29 +500,11 @@ def heldout_set(datamodule: Any) -> Dataset | None:
 
 
 def heldout_overfit(module: Any, datamodule: Any, n: int, seed: int) -> float | None:
-    """ADA's r_v from D's scores on training reals, held-out reals and generated samples, in
-    D's training mode (as it judges batches while training); None without a held-out split or
-    outside the GAN family's protocol (``real_samples``, ``critic``, ``generate``)."""
-    if (int(getattr(module, "replicas", 1)) != 1
-            or not all(hasattr(module, a) for a in ("real_samples", "critic", "generate"))):
-        return None
+    """ADA's r_v from D's scores on training reals, held-out reals and generated samples
+    (the scheme's ``discriminator_means``, in D's training mode, as it judges batches while
+    training); None without a held-out split or where the scheme gives no such scores."""
     held = heldout_set(datamodule)
     if held is None or datamodule.train_set is None:
         return None
-    packing = int(getattr(module, "packing", 1))
-    n = min(n, len(held), len(datamodule.train_set)) // packing * packing
-    if n < max(2, packing):
-        return None
-
-    def scores(x: Tensor, labels: Tensor | None) -> float:
-        return float(module.critic(labels)(pack(x, packing)).float().mean())
-
-    means = []
-    for dataset in (datamodule.train_set, held):
-        images, labels = spaced_batch(dataset, n)
-        real, real_labels = module.real_samples((images.to(module.device),
-                                                 labels.to(module.device)))
-        means.append(scores(real, real_labels))
-    noise = module.noise(len(real), generator=torch.Generator().manual_seed(seed + 1))
-    means.append(scores(module.generate(noise, real_labels), real_labels))
-    return validation_overfit(*means)
+    means = module.discriminator_means([datamodule.train_set, held], n, seed + 1)
+    return None if means is None else validation_overfit(*means)

@@ -18,7 +18,7 @@ name (as the loss-name lists of junyanz/pytorch-CycleGAN-and-pix2pix).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.utils.data import Dataset
 
 from gan_lab.augment import NoAugment
 from gan_lab.data.transforms import read_image
@@ -192,6 +193,14 @@ class AdversarialModule(pl.LightningModule):
         output follows its input (super-resolution, inpainting, label maps, attributes) has no
         spread of its own to lose."""
         return []
+
+    def discriminator_means(self, datasets: Sequence[Dataset], n: int,
+                            seed: int) -> list[float] | None:
+        """D's mean score on ``n`` real samples of each data set, then on ``n`` samples of fixed
+        codes (``seed``), in D's current mode: the inputs of ADA's overfitting heuristic r_v
+        (gan_lab.callbacks.health). None here: schemes without one D that scores samples of
+        codes."""
+        return None
 
     # ----------------------------------------------------------------- the D entry point
     def discriminate(self, x: Tensor, *args: Any, net: nn.Module | None = None,

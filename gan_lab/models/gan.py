@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.utils.data import Dataset
 
 from gan_lab.data.spaced import spaced_batch
 from gan_lab.losses import AdversarialLoss
@@ -223,6 +224,31 @@ class GAN(AdversarialModule):
             real = images
         width = real[0].numel() if self.replicas == 1 else math.prod(datamodule.sample_shape)
         return [(f, real.reshape(-1, width)) for f in fake.reshape(self.replicas, -1, width)]
+
+    @torch.no_grad()
+    def discriminator_means(self, datasets: Sequence[Dataset], n: int,
+                            seed: int) -> list[float] | None:
+        """D's mean score on ``n`` real samples of each data set (as D sees them, packed), then
+        on ``n`` samples of fixed codes (``seed``) with the last set's labels, in D's current
+        mode; ``n`` is cut to the smallest set and to whole packs. None with replicas or fewer
+        than two samples (or one pack)."""
+        if self.replicas != 1:
+            return None
+        n = min(n, *(len(dataset) for dataset in datasets)) // self.packing * self.packing
+        if n < max(2, self.packing):
+            return None
+
+        def mean_score(x: Tensor, labels: Tensor | None) -> float:
+            return float(self.critic(labels)(pack(x, self.packing)).float().mean())
+
+        means = []
+        for dataset in datasets:
+            images, labels = spaced_batch(dataset, n)
+            real, real_labels = self.real_samples((images.to(self.device), labels.to(self.device)))
+            means.append(mean_score(real, real_labels))
+        noise = self.noise(len(real), generator=torch.Generator().manual_seed(seed))
+        means.append(mean_score(self.generate(noise, real_labels), real_labels))
+        return means
 
     @torch.no_grad()
     def sample(self, n: int | None = None, labels: Tensor | None = None,
