@@ -349,3 +349,14 @@ def test_the_evaluation_callbacks_latest_results_are_read_at_the_next_log_point(
     assert [f["health/collapse"] for f in flags] == [0, 0, 1]
     assert "health/diversity" not in flags[-1]  # skipped, not an error
     assert "classifier/recall 0.2, down from 0.6" in health.fired[-1][2]
+
+
+def test_the_heldout_set_is_the_rest_of_the_reference_set_under_a_subset(tmp_path):
+    from gan_lab.data.torchvision_sets import MNISTDataModule
+
+    root = write_digits_as_idx(tmp_path / "idx")
+    data = MNISTDataModule(root=str(root), subset=1500, download=False, batch_size=10)
+    held, train = data.heldout_set, data.train_set
+    assert len(held) == 1797 - 1500 and len(train) == 1500
+    assert not set(held.indices) & set(train.indices)  # never trained on
+    assert MNISTDataModule(root=str(root), download=False, batch_size=10).heldout_set is None

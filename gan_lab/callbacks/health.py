@@ -55,7 +55,6 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset, Subset
 
 from gan_lab.callbacks.evaluation import Evaluation
 
@@ -482,29 +481,12 @@ def sample_diversity(module: Any, datamodule: Any, n: int, seed: int) -> float |
     return min(ratios) if ratios else None
 
 
-def heldout_set(datamodule: Any) -> Dataset | None:
-    """The real samples not trained on: ``datamodule.heldout_set``, or the rest of the
-    reference set when the training set is a subset of it (``data.subset``); else None."""
-    held = getattr(datamodule, "heldout_set", None)
-    if held is not None:
-        return held
-    train = getattr(datamodule, "train_set", None)
-    if not isinstance(train, Subset) or not hasattr(datamodule, "reference_set"):
-        return None
-    reference = datamodule.reference_set
-    if train.dataset is not reference:
-        return None
-    kept = set(int(i) for i in train.indices)
-    rest = [i for i in range(len(reference)) if i not in kept]
-    return Subset(reference, rest) if rest else None
-
-
 def heldout_overfit(module: Any, datamodule: Any, n: int, seed: int) -> float | None:
     """ADA's r_v from D's scores on training reals, held-out reals and generated samples
     (the scheme's ``discriminator_means``, in D's training mode, as it judges batches while
     training); None without a held-out split or where the scheme gives no such scores."""
-    held = heldout_set(datamodule)
-    if held is None or datamodule.train_set is None:
+    held = getattr(datamodule, "heldout_set", None)  # data.subset's rest (TrainSetDataModule)
+    if held is None:
         return None
     means = module.discriminator_means([datamodule.train_set, held], n, seed + 1)
     return None if means is None else validation_overfit(*means)

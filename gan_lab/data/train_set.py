@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytorch_lightning as pl
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from gan_lab.data.loader import make_loader
 
@@ -43,6 +43,19 @@ class TrainSetDataModule(pl.LightningDataModule):
         against the whole distribution)."""
         self.setup("fit")
         return self.train_set if self._reference_set is None else self._reference_set
+
+    @property
+    def heldout_set(self) -> Dataset | None:
+        """The real images not trained on: the rest of the reference set when ``subset`` trains
+        on a part of it (ADA's r_v compares D's scores on them with the trained ones); else
+        None."""
+        reference = self.reference_set  # sets the training set up
+        train = self.train_set
+        if not isinstance(train, Subset) or train.dataset is not reference:
+            return None
+        kept = set(int(i) for i in train.indices)
+        rest = [i for i in range(len(reference)) if i not in kept]
+        return Subset(reference, rest) if rest else None
 
     def train_dataloader(self):
         self.setup("fit")
