@@ -383,6 +383,8 @@ def test_content_accuracy_reads_the_digit_each_translation_keeps(tmp_path):
     kept = metric(_Recolouring(swap=False), data, None, "t")
     assert kept["attributes/real_content_accuracy"] == metric.real_content_accuracy
     assert kept["attributes/content_accuracy"] > 0.8
+    assert kept["attributes/content_accuracy"] == pytest.approx(
+        sum(kept[f"attributes/content_accuracy_{n}"] for n in DIGIT_ATTRIBUTES) / 4)
     assert kept["attributes/reconstruction_content_accuracy"] > 0.8  # swapped twice: the input
     lost = metric(_Recolouring(swap=True), data, None, "t")
     assert lost["attributes/content_accuracy"] < 0.3

@@ -23,7 +23,9 @@ attribute, or choose one hair colour; gan_lab.nets.stargan.single_attribute_targ
   second classifier (``content_classifier``, a :class:`~gan_lab.metrics.classifier.ClassifierExtractor`
   trained on the real training images of every attribute rendering with their content labels)
   reads each translation; the share it reads as the source image's label (the paper's "preserving
-  the identity", sec. 3, scored as the FCN score scores pix2pix's layouts). Beside it
+  the identity", sec. 3, scored as the FCN score scores pix2pix's layouts);
+  ``attributes/content_accuracy_<name>``: the same over the translations for attribute <name>
+  alone. Beside them
   ``attributes/real_content_accuracy``: its accuracy on the real test images, the ceiling, and
   ``attributes/reconstruction_content_accuracy``: the same read of the reconstructions
   G(G(x, c), c'), which tells a generator that hides the content in its translations (high) from
@@ -198,7 +200,8 @@ class AttributeAccuracy:
         self.prepare(datamodule)
         names = tuple(datamodule.attribute_names)
         direction = (tuple(getattr(sampler, "directions", ())) or ("attributes",))[0]
-        changed, kept, content_kept, content_back = torch.zeros(len(names)), 0.0, 0.0, 0.0
+        changed, content_kept = torch.zeros(len(names)), torch.zeros(len(names))
+        kept, content_back = 0.0, 0.0
         l1_sum, count = 0.0, 0
         for images, source in _batches(datamodule.test_set, self.chunk, self.max_test_images):
             content = (None if self.content_labels is None
@@ -211,7 +214,7 @@ class AttributeAccuracy:
                 kept += float((predicted == target).all(dim=1).float().sum())
                 back = sampler.translate(fake, direction, attributes=source)
                 if content is not None:
-                    content_kept += float((self.read_content(fake) == content).float().sum())
+                    content_kept[k] += float((self.read_content(fake) == content).float().sum())
                     content_back += float((self.read_content(back) == content).float().sum())
                 l1_sum += float(((back - images.float()).abs() / 2).mean(dim=(1, 2, 3)).sum())
         out = {f"attributes/accuracy_{n}": float(c) / count for n, c in zip(names, changed,
@@ -223,7 +226,9 @@ class AttributeAccuracy:
             out[f"attributes/real_accuracy_{name}"] = value
         out["attributes/real_mean_accuracy"] = sum(self.real_accuracy.values()) / len(names)
         if self.content_labels is not None:
-            out["attributes/content_accuracy"] = content_kept / (count * len(names))
+            out["attributes/content_accuracy"] = float(content_kept.sum()) / (count * len(names))
+            out.update({f"attributes/content_accuracy_{n}": float(c) / count
+                        for n, c in zip(names, content_kept, strict=True)})
             out["attributes/reconstruction_content_accuracy"] = content_back / (count * len(names))
             out["attributes/real_content_accuracy"] = self.real_content_accuracy
         return out
