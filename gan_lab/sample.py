@@ -123,7 +123,7 @@ def main(cfg: DictConfig) -> str:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{key}={value!r}: must be an integer >= 1")
     module, _ = load_module(cfg.ckpt, resolve_device(cfg.device))
-    if "sample" not in module.protocols:
+    if not module.speaks("sample"):
         raise ConfigError(f"ckpt={cfg.ckpt}: a {type(module).__name__} translates images, it does "
                           "not sample them; use python -m gan_lab.translate ckpt=... input=FOLDER")
     classes = int(getattr(module, "num_classes", 0) or 0)

@@ -71,7 +71,7 @@ def main(cfg: DictConfig) -> str:
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         raise ConfigError(f"size={size!r}: must be null (keep each image's size) or an integer >= 1")
     module, _ = load_module(cfg.ckpt, resolve_device(cfg.device))
-    if "translate" not in module.protocols:
+    if not module.speaks("translate"):
         raise ConfigError(f"ckpt={cfg.ckpt}: a {type(module).__name__} generates images, it does "
                           "not translate them; use python -m gan_lab.sample")
     directions = tuple(getattr(module, "directions", ()))

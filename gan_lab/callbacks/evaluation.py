@@ -75,8 +75,8 @@ class Evaluation(EveryIterations):
         """ValueError naming the first evaluator whose protocol the module does not speak."""
         for name, evaluator in self.metrics.items():
             protocol = getattr(evaluator, "protocol", "sample")
-            if protocol not in module.protocols:
-                translates = "translate" in module.protocols
+            if not module.speaks(protocol):
+                translates = module.speaks("translate")
                 kind = "translates images" if translates else "generates images"
                 # A scheme may name the evaluation that fits it (eval=attributes, inpainting...).
                 hint = getattr(module, "evaluation_hint", None) or (

@@ -166,13 +166,12 @@ class AdversarialModule(pl.LightningModule):
         """Named visuals of what the scheme makes from ``inputs`` (gan_lab.visuals)."""
         raise NotImplementedError
 
-    @property
-    def protocols(self) -> frozenset[str]:
-        """What the scheme offers the commands and evaluators: ``"sample"`` (it generates from
-        codes: ``sample``/``noise``) and ``"translate"`` (it maps inputs: ``translate``); SinGAN
-        offers both. Read from the methods the scheme has, so it cannot disagree with them."""
-        return frozenset(name for name in ("sample", "translate")
-                         if callable(getattr(self, name, None)))
+    def speaks(self, protocol: str) -> bool:
+        """Whether the scheme offers the method ``protocol`` that a command or evaluator needs:
+        ``"sample"`` (it generates from codes), ``"translate"`` (it maps inputs; SinGAN does
+        both), or an evaluator's own (SinGAN's ``sample_from_scale``). Read from the scheme's
+        methods, so it cannot disagree with them."""
+        return callable(getattr(self, protocol, None))
 
     def translation_input(self, image: Any, direction: str, size: int | None = None) -> Tensor:
         """For schemes that translate (``translate(images, direction, **options)``): a PIL
