@@ -1,6 +1,6 @@
 """The GPU speed path: fp32 eager vs bf16 vs bf16 + channels_last vs + torch.compile.
 
-Each variant trains the same scheme under a ``pytorch_lightning.Trainer`` built from the config
+Each variant trains the same scheme under a ``lightning.pytorch.Trainer`` built from the config
 Hydra composes for a user run (``trainer=gpu`` on a CUDA machine, ``trainer=cpu`` elsewhere),
 with only the precision and the ``speed`` options changed:
 
@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra

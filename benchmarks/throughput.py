@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -84,7 +84,7 @@ MODELS: dict[str, list[str]] = {
 }
 AIMS = {"toy": 0.7, "dcgan": 0.9, "pix2pix": 0.9, "cyclegan": 0.9, "progan": 0.9,
         "stylegan2": 0.9, "sngan": 0.9, "sagan": 0.9, "biggan": 0.9}
-# Set by `import lightning_fabric` (so by `import pytorch_lightning`) for the whole process.
+# Set by `import lightning.fabric` (so by `import lightning.pytorch`) for the whole process.
 NVML_ENV = "PYTORCH_NVML_BASED_CUDA_CHECK"
 
 
@@ -174,7 +174,7 @@ def time_plain(cfg: DictConfig, iterations: int, warmup: int,
       the net not being updated has ``requires_grad=False`` (the D step records no graph for G,
       the G step computes no weight gradients for D), via ``nn.Module.requires_grad_``.
     - ``nvml_env=False`` runs the loop without ``PYTORCH_NVML_BASED_CUDA_CHECK``, which
-      importing Lightning sets for the whole process (lightning_fabric/__init__.py), i.e. as a
+      importing Lightning sets for the whole process (lightning/fabric/__init__.py), i.e. as a
       script that never imports Lightning would run (see benchmarks/README.md).
     """
     if not nvml_env and NVML_ENV in os.environ:
@@ -237,7 +237,7 @@ def machine_info(threads: int) -> dict[str, Any]:
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "threads": threads,
         "torch": torch.__version__,
-        "pytorch_lightning": pl.__version__,
+        "lightning": pl.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
@@ -426,8 +426,8 @@ def _own_time_by_package(stats: pstats.Stats) -> dict[str, float]:
         else:
             path = filename.replace("\\", "/")
             owner = next((name for marker, name in (
-                ("/pytorch_lightning/", "pytorch_lightning (Python)"),
-                ("/lightning_fabric/", "lightning_fabric (Python)"),
+                ("/lightning/pytorch/", "lightning.pytorch (Python)"),
+                ("/lightning/fabric/", "lightning.fabric (Python)"),
                 ("/torchdata/", "torchdata (Python)"),
                 ("/torch/", "torch (Python)"),
                 ("/gan_lab/", "gan_lab (Python)"),
@@ -475,7 +475,7 @@ def write_results(path: Path, results: Sequence[dict[str, Any]], command: str,
 
 # --------------------------------------------------------------------------- command line
 def _quiet() -> None:
-    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.ERROR)
     for message in (".*does not have many workers.*", ".*smaller than the logging interval.*",
                     ".*treespec.*"):

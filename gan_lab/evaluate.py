@@ -28,7 +28,7 @@ def format_table(results: dict[str, float]) -> str:
 
 @command("evaluate")
 def main(cfg: DictConfig) -> dict[str, float]:
-    import pytorch_lightning as pl
+    import lightning.pytorch as pl
 
     from gan_lab.config import config_errors
     from gan_lab.loading import load_module

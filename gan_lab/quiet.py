@@ -50,7 +50,7 @@ LOG_LINES = (
 )
 # Lightning's info lines are all created by these loggers (a logger's filters see only the
 # records created at it, not those of its children).
-LIGHTNING_LOGGERS = ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero")
+LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
 
 
 class _DropMatching(logging.Filter):

@@ -11,13 +11,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
-from pytorch_lightning.callbacks import ProgressBar
-from pytorch_lightning.utilities import rank_zero_only
+from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.utilities import rank_zero_only
 
 from gan_lab.callbacks import GracefulStop
 from gan_lab.config import ConfigError, config_errors, unresolvable, validate

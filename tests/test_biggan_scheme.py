@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 
 import pytest
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset

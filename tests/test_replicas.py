@@ -7,7 +7,7 @@ import copy
 import functools
 
 import pytest
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf

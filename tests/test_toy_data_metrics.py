@@ -214,8 +214,8 @@ def test_sampler_epoch_is_a_pure_function_of_seed_and_epoch():
 @pytest.mark.filterwarnings("ignore:The dirpath has changed")
 @pytest.mark.filterwarnings("ignore:.*LeafSpec.*")
 def test_lightning_checkpoint_resumes_on_the_same_batches(tmp_path):
-    import pytorch_lightning as pl
-    from pytorch_lightning.callbacks import ModelCheckpoint
+    import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import ModelCheckpoint
 
     class Recorder(pl.LightningModule):
         def __init__(self):

@@ -7,7 +7,7 @@ import copy
 import functools
 
 import pytest
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -36,9 +36,11 @@ ADAM = functools.partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
 def test_a_phase_runs_on_its_interval_and_critic_phases_on_every_batch():
     step = Phase("Dreg", "discriminator", lambda b: {}, "loss/d_r1", every=16, lazy=True,
                  critic=True)
-    assert [i for i in range(40) if step.due(i, last_batch=False)] == [0, 16, 32]
+    assert [i for i in range(40) if step.due(i, critic_batch=True, last_batch=False)] == [0, 16, 32]
+    assert not step.due(0, critic_batch=False, last_batch=True)  # the generator's own batch
     g = Phase("Gmain", "generator", lambda b: {}, "loss/g")
-    assert g.due(3, last_batch=True) and not g.due(3, last_batch=False)
+    assert g.due(3, critic_batch=True, last_batch=True)
+    assert not g.due(3, critic_batch=True, last_batch=False)
     assert step.gain == 16.0 and g.gain == 1.0
     with pytest.raises(ValueError, match="every=0"):
         Phase("x", "g", lambda b: {}, "t", every=0)

@@ -12,8 +12,8 @@ import sys
 import threading
 from typing import Any
 
-import pytorch_lightning as pl
-from lightning_fabric.plugins.environments import SLURMEnvironment
+import lightning.pytorch as pl
+from lightning.fabric.plugins.environments import SLURMEnvironment
 
 log = logging.getLogger(__name__)
 

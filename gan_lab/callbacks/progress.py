@@ -6,8 +6,8 @@ import sys
 import threading
 from typing import Any
 
-import pytorch_lightning as pl
-from pytorch_lightning.callbacks.progress import ProgressBar
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks.progress import ProgressBar
 from tqdm.auto import tqdm
 
 

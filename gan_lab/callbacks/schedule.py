@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 
 
 class EveryIterations(pl.Callback):
     """Calls `run(trainer, module, tag)` whenever `module.iteration` reaches a multiple of `every`.
 
     Lightning calls batch hooks once per discriminator step; the G iteration advances only
-    every `n_critic` batches, so the callback fires once per qualifying iteration.
+    every `batches_per_iteration` batches, so the callback fires once per qualifying iteration.
     """
 
     def __init__(self, every: int, at_end: bool = True) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 import torch
 
 from gan_lab.speed import COMPILE_MODES, compile_net, trained_nets

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 from torch.utils.data import Dataset, Subset
 
 from gan_lab.data.loader import make_loader

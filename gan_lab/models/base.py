@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -65,6 +65,10 @@ class AdversarialModule(pl.LightningModule):
             ``num_D_accumulations``). Each phase splits its batch into this many equal parts,
             back-propagates each part's total divided by their number and steps once: the
             gradient of the whole batch's mean loss at the memory cost of one part.
+        fresh_generator_batch: the generator's phases get a real batch of their own, read after
+            the critic's ``n_critic`` (so an iteration reads ``n_critic + 1`` batches), as R3GAN's
+            official loop fetches one batch for D and another for G (brownvc/R3GAN,
+            training/training_loop.py). False: they share the critic's last batch.
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class AdversarialModule(pl.LightningModule):
         log_every: int = 50,
         replicas: int = 1,
         accumulate: int = 1,
+        fresh_generator_batch: bool = False,
     ) -> None:
         super().__init__()
         if isinstance(accumulate, bool) or not isinstance(accumulate, int) or accumulate < 1:
@@ -106,6 +111,7 @@ class AdversarialModule(pl.LightningModule):
         self.log_every = max(1, int(log_every))
         self.replicas = int(replicas)
         self.accumulate = int(accumulate)
+        self.fresh_generator_batch = bool(fresh_generator_batch)
         # Counters. `iteration` is the user-facing one; `batches` places a batch in its iteration.
         self.iteration = 0
         self.batches = 0
@@ -238,12 +244,23 @@ class AdversarialModule(pl.LightningModule):
         return self.generator_ema is not None and int(self.generator_ema.n_averaged) > 0
 
     @property
+    def batches_per_iteration(self) -> int:
+        """The data batches one iteration reads: ``n_critic``, plus one for the generator's
+        phases with ``fresh_generator_batch``."""
+        return self.n_critic + int(self.fresh_generator_batch)
+
+    @property
+    def first_batch_of_iteration(self) -> bool:
+        """True while the next batch starts an iteration (read before ``batches`` counts it)."""
+        return self.batches % self.batches_per_iteration == 0
+
+    @property
     def at_iteration_boundary(self) -> bool:
         """True between iterations: the last batch completed one (every phase of it done).
 
         Checkpoints taken here resume exactly.
         """
-        return self.batches % self.n_critic == 0
+        return self.batches % self.batches_per_iteration == 0
 
     # ----------------------------------------------------------------- optimizers
     @property
@@ -336,11 +353,13 @@ class AdversarialModule(pl.LightningModule):
             self._rng_to_restore = None
             self._decorrelate_ranks()
         optimizers = self.named_optimizers()
-        last_batch = (self.batches + 1) % self.n_critic == 0
+        position = self.batches % self.batches_per_iteration
+        last_batch = position == self.batches_per_iteration - 1
+        critic_batch = position < self.n_critic
         self.prepare_batch(batch)
         terms: dict[str, Tensor] = {}
         for phase in self.phase_list:
-            if phase.due(self.iteration, last_batch):
+            if phase.due(self.iteration, critic_batch, last_batch):
                 terms.update(self._run_phase(phase, optimizers, batch))
         self.batches += 1
         self._accumulate(terms)

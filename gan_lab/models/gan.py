@@ -19,6 +19,11 @@ from gan_lab.nets.packing import pack
 from gan_lab.visuals import Visual
 
 UPDATES = ("alternating", "simultaneous")
+# Where a conditional model's fake labels come from: the real batch's (Mirza & Osindero 2014;
+# gan_lab's default), or drawn uniformly over the classes, independently of the real batch, as
+# BigGAN-PyTorch (utils.prepare_z_y) and stylegan2-ada's loop (labels of random training images;
+# the same law on a class-balanced set) do.
+FAKE_LABELS = ("batch", "uniform")
 
 
 class GAN(AdversarialModule):
@@ -40,6 +45,11 @@ class GAN(AdversarialModule):
     gradients at the same parameters, then both steps, as the PacGAN toy code trains (ALI's
     ``ali_algorithm``, which that code calls). Simultaneous needs ``n_critic=1``.
 
+    ``fake_labels``: "batch" (G is given the real batch's labels) or "uniform" (drawn
+    independently, BigGAN and StyleGAN2-ADA's official loops); ``generator_batch_factor``: the G
+    step generates this many times the real batch (SNGAN's official chainer configs: 128 fakes
+    for G against D's batch of 64, ``n_gen_samples``).
+
     Replicas (``replicas=R``, toy MLP nets): R independent runs stacked in one module (see
     AdversarialModule); the data gives each replica its own batch, ``(B, R, ...)``, and
     ``sample(n)`` returns ``(R, n, ...)``.
@@ -58,9 +68,20 @@ class GAN(AdversarialModule):
         packing: int = 1,
         num_classes: int = 0,
         update: str = "alternating",
+        fake_labels: str = "batch",
+        generator_batch_factor: int = 1,
         **training: Any,
     ) -> None:
         super().__init__(**training)
+        if fake_labels not in FAKE_LABELS:
+            raise ValueError(f"model.fake_labels={fake_labels!r} is not one of: "
+                             f"{', '.join(FAKE_LABELS)}")
+        if isinstance(generator_batch_factor, bool) or int(generator_batch_factor) < 1:
+            raise ValueError(f"model.generator_batch_factor={generator_batch_factor} must be an "
+                             "integer >= 1")
+        if int(generator_batch_factor) > 1 and loss.needs_real_scores:
+            raise ValueError(f"model.generator_batch_factor={generator_batch_factor}: the loss pairs "
+                             "each fake with a real sample (relativistic); use 1")
         if int(packing) < 1:
             raise ValueError(f"model.packing={packing} must be an integer >= 1")
         if update not in UPDATES:
@@ -69,6 +90,8 @@ class GAN(AdversarialModule):
             raise ValueError(f"model.update=simultaneous steps D and G on the same batch; it needs "
                              f"model.n_critic=1 (got {self.n_critic})")
         self.update = update
+        self.fake_label_source = fake_labels
+        self.generator_batch_factor = int(generator_batch_factor)
         self.num_classes = int(num_classes)
         self.generator = generator
         self.discriminator = discriminator
@@ -111,6 +134,15 @@ class GAN(AdversarialModule):
             real = real.transpose(0, 1).flatten(0, 1)
         return real, batch[1] if self.num_classes else None
 
+    def fake_labels(self, labels: Tensor | None, n: int) -> Tensor | None:
+        """Labels for ``n`` fakes beside a real batch with ``labels`` (None when unconditional):
+        the real batch's, repeated to ``n`` (``fake_labels="batch"``), or uniform draws."""
+        if labels is None or not self.num_classes:
+            return None
+        if self.fake_label_source == "uniform":
+            return torch.randint(self.num_classes, (n,), device=labels.device)
+        return labels.repeat(-(-n // len(labels)))[:n]
+
     def generate(self, noise: Tensor, labels: Tensor | None, net: nn.Module | None = None,
                  **options: Any) -> Tensor:
         """G's samples for ``noise`` (the training generator unless ``net`` is given)."""
@@ -127,16 +159,19 @@ class GAN(AdversarialModule):
     # ----------------------------------------------------------------- phases
     def discriminator_step(self, batch: Any) -> dict[str, Tensor]:
         real, labels = self.real_samples(batch)
-        fake = self.generate(self.noise(real.shape[0]), labels).detach()
-        return self._discriminator_terms(real, fake, labels)[0]
+        fake_labels = self.fake_labels(labels, real.shape[0])
+        fake = self.generate(self.noise(real.shape[0]), fake_labels).detach()
+        return self._discriminator_terms(real, fake, labels, fake_labels)[0]
 
-    def _discriminator_terms(self, real: Tensor, fake: Tensor, labels: Tensor | None
+    def _discriminator_terms(self, real: Tensor, fake: Tensor, labels: Tensor | None,
+                             fake_labels: Tensor | None = None
                              ) -> tuple[dict[str, Tensor], Tensor, Tensor]:
-        """D's loss terms on unpacked real and fake samples, and its scores on the fakes and
-        on the reals."""
+        """D's loss terms on unpacked real and fake samples (the fakes with ``fake_labels``,
+        by default the reals'), and its scores on the fakes and on the reals."""
         real, fake = pack(real, self.packing), pack(fake, self.packing)
         critic = self.critic(labels)
-        real_scores, fake_scores = critic(real), critic(fake)
+        fake_critic = critic if fake_labels is None else self.critic(fake_labels)
+        real_scores, fake_scores = critic(real), fake_critic(fake)
         self.observe_real_scores(real_scores)
         adversarial = self.loss.discriminator_loss(real_scores, fake_scores)
         penalties = self.loss.penalties(critic, real, fake.detach(), real_scores=real_scores)
@@ -160,9 +195,12 @@ class GAN(AdversarialModule):
         """G's loss on fresh fakes; D scores the real batch too only when the loss needs it
         (relativistic pairing, e.g. RpGAN: Huang et al. 2024, eq. 2)."""
         real, labels = self.real_samples(batch)
-        critic = self.critic(labels)
-        fake_scores = critic(pack(self.generate(self.noise(real.shape[0]), labels), self.packing))
-        real_scores = critic(pack(real, self.packing)) if self.loss.needs_real_scores else None
+        n = real.shape[0] * self.generator_batch_factor
+        fake_labels = self.fake_labels(labels, n)
+        fake = self.generate(self.noise(n), fake_labels)
+        fake_scores = self.critic(fake_labels)(pack(fake, self.packing))
+        real_scores = (self.critic(labels)(pack(real, self.packing))
+                       if self.loss.needs_real_scores else None)
         return {"loss/g": self.loss.generator_loss(fake_scores, real_scores)}
 
     # ----------------------------------------------------------------- data and visuals

@@ -7,7 +7,9 @@ every 16, path length every 4) and the gain its total is multiplied by before th
 
 One *iteration* reads ``n_critic`` batches. Phases marked ``critic`` (the discriminator's main
 and regularization phases) run on every one of them; the others (the generator's) run on the
-last batch only, after or before the critic phases as the scheme lists them.
+last batch only, after or before the critic phases as the scheme lists them. With the module's
+``fresh_generator_batch`` the iteration reads one batch more, and the generator's phases run on
+that one alone (R3GAN's official loop).
 
 A *joint* phase names several groups and one total per group: every total's gradient is taken at
 the same parameters (one forward), and only then are all the groups stepped (the simultaneous
@@ -77,9 +79,11 @@ class Phase:
     def gain(self) -> float:
         return float(self.every) if self.lazy else 1.0
 
-    def due(self, iteration: int, last_batch: bool) -> bool:
-        """Whether this phase runs on a batch of iteration ``iteration`` (0-based)."""
-        return (self.critic or last_batch) and iteration % self.every == 0
+    def due(self, iteration: int, critic_batch: bool, last_batch: bool) -> bool:
+        """Whether this phase runs on a batch of iteration ``iteration`` (0-based): critic
+        phases on the critic's batches, the others on the iteration's last batch (the critic's
+        last, or the generator's own with ``fresh_generator_batch``)."""
+        return (critic_batch if self.critic else last_batch) and iteration % self.every == 0
 
 
 def lazy_ratio(phases: list[Phase], group: str) -> float:
