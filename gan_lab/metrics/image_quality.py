@@ -12,27 +12,28 @@ The numbers are torch-fidelity's, computed from features of a chosen extractor
 * Precision and recall, Kynkaenniemi et al. 2019, sec. 3: the share of generated samples inside
   the real manifold (union of balls to each real point's k-th nearest real neighbour, k=3), and
   of real samples inside the generated manifold.
-* Density and coverage, Naeem et al. 2020, eqs. (3) and (4), with the authors' own code (the
-  ``prdc`` package): density counts how many real k-NN balls (k=5) hold each generated sample,
-  divided by k (1 on average for samples from the real distribution, unbounded above);
-  coverage is the share of real samples whose ball holds at least one generated sample. A
-  generator collapsed onto a few real-looking images keeps precision near 1, but its coverage
-  falls to the share of real balls it reaches.
+* Density and coverage, Naeem et al. 2020 ("Reliable Fidelity and Diversity Metrics for
+  Generative Models"), sec. 3, the density and coverage equations (eqs. (3) and (4)), with the
+  k-NN balls B(X_i, NND_k(X_i)) of the N real features X_i (k=5): density
+  ``1/(k M) sum_j sum_i 1[Y_j in B_i]`` counts how many real balls hold each of the M generated
+  samples Y_j, divided by k (1 on average for samples from the real distribution, unbounded
+  above); coverage ``1/N sum_i 1[exists j: Y_j in B_i]`` is the share of real samples whose ball
+  holds at least one generated sample. A generator collapsed onto a few real-looking images
+  keeps precision near 1, but its coverage falls to the share of real balls it reaches.
+  Computed here with chunked ``torch.cdist`` in float64 (memory O(chunk x N)); the authors'
+  ``prdc`` package gives the same numbers (the tests check it) but holds full N x N matrices.
 
 The real-data features are computed once per (extractor weights, data) and cached on disk.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-from prdc.prdc import compute_nearest_neighbour_distances, compute_pairwise_distance
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 from torch_fidelity.metric_fid import (
@@ -70,6 +71,7 @@ __all__ = [
     "fid",
     "inception_score",
     "kid",
+    "knn_radii",
     "precision_recall",
     "real_features",
     "real_subset",
@@ -120,18 +122,54 @@ def precision_recall(real: Tensor, fake: Tensor, neighbourhood: int = 3) -> tupl
     return float(out[KEY_METRIC_PRECISION]), float(out[KEY_METRIC_RECALL])
 
 
-def density_coverage(real: Tensor, fake: Tensor, neighbourhood: int = 5) -> tuple[float, float]:
-    """Density and coverage (Naeem et al. 2020, eqs. 3-4) of ``fake`` against ``real`` features,
-    ``k = neighbourhood`` (the paper's 5), computed by the authors' ``prdc`` functions."""
-    real = real.detach().cpu().float().numpy()
-    fake = fake.detach().cpu().float().numpy()
-    with contextlib.redirect_stdout(io.StringIO()):  # prdc prints the sample counts
-        radii = compute_nearest_neighbour_distances(real, neighbourhood)
-        distances = compute_pairwise_distance(real, fake)   # (N_real, N_fake)
-    inside = distances < radii[:, None]
-    density = inside.sum(axis=0).mean() / float(neighbourhood)
-    coverage = (distances.min(axis=1) < radii).mean()
-    return float(density), float(coverage)
+def knn_radii(features: Tensor, neighbourhood: int, chunk: int = 512) -> Tensor:
+    """NND_k: each row's distance to its ``k = neighbourhood``-th nearest other row (the radius
+    of its k-NN ball, Naeem et al. 2020, sec. 3; Kynkaanniemi et al. 2019, sec. 3), float64.
+    Rows are taken ``chunk`` at a time (memory O(chunk x N)); a row's distance to itself is 0
+    and counts as its 0th neighbour, as in the authors' ``prdc`` code."""
+    features = features.detach().double()
+    n = len(features)
+    if not 0 < neighbourhood < n:
+        raise ValueError(f"neighbourhood={neighbourhood}: must be in [1, {n - 1}] for {n} samples")
+    radii = []
+    for start in range(0, n, chunk):
+        block = torch.cdist(features[start:start + chunk], features)
+        rows = torch.arange(len(block), device=block.device)
+        block[rows, rows + start] = 0.0
+        radii.append(block.topk(neighbourhood + 1, dim=1, largest=False).values[:, -1])
+    return torch.cat(radii)
+
+
+def density_coverage(real: Tensor, fake: Tensor, neighbourhood: int = 5,
+                     chunk: int = 512) -> tuple[float, float]:
+    """Density and coverage of ``fake`` (M, d) against ``real`` (N, d) features: Naeem et al.
+    2020, "Reliable Fidelity and Diversity Metrics for Generative Models", sec. 3, eqs. (3)
+    and (4), with B_i = B(X_i, NND_k(X_i)) the ball round real X_i to its k-th nearest real
+    neighbour, ``k = neighbourhood`` (the paper's 5)::
+
+        density  = 1 / (k M) * sum_j sum_i 1[Y_j in B_i]
+        coverage = 1 / N * sum_i 1[exists j: Y_j in B_i]
+
+    "In" is strict (distance < radius), as in the authors' ``prdc`` code, whose numbers these
+    are. Distances are float64 ``torch.cdist`` on the device of ``real``, ``chunk`` real rows at
+    a time: memory O(chunk x max(N, M)), never an N x N matrix; the result does not depend on
+    ``chunk``."""
+    if chunk < 1:
+        raise ValueError(f"chunk={chunk}: must be a positive integer")
+    if not len(fake):
+        raise ValueError("density_coverage: no generated samples")
+    real = real.detach().double()
+    fake = fake.detach().to(real.device, torch.float64)
+    radii = knn_radii(real, neighbourhood, chunk)
+    memberships = torch.zeros((), dtype=torch.int64, device=real.device)
+    covered = torch.zeros((), dtype=torch.int64, device=real.device)
+    for start in range(0, len(real), chunk):
+        inside = torch.cdist(real[start:start + chunk], fake) < radii[start:start + chunk, None]
+        memberships += inside.sum()
+        covered += inside.any(dim=1).sum()
+    density = float(memberships) / (neighbourhood * len(fake))
+    coverage = float(covered) / len(real)
+    return density, coverage
 
 
 def real_subset(size: int, num_images: int, seed: int = 0) -> Tensor:

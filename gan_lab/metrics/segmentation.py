@@ -10,10 +10,13 @@ DeepLabV2 for COCO-Stuff); none is available offline, so here a small fully conv
 classifier of :mod:`gan_lab.metrics.classifier`); its scores on the real evaluation photos are
 reported as the ceiling (``segmentation/real_miou``, ``segmentation/real_accuracy``).
 
-Scores over the whole evaluation set, from one confusion matrix (the usual segmentation
-protocol): IoU_k = TP_k / (TP_k + FP_k + FN_k) for every class k that occurs in the ground truth
-or the prediction, mIoU their mean; pixel accuracy = correct / all pixels; the data's
-``ignore_index`` (an "unlabeled" class) is left out of both.
+Scores over the whole evaluation set, from one confusion matrix accumulated by torchmetrics (the
+usual segmentation protocol; :class:`SegmentationTally`): IoU_k = TP_k / (TP_k + FP_k + FN_k)
+for every class k that occurs in the ground truth or the prediction, mIoU their mean
+(``MulticlassJaccardIndex(average="macro")``); pixel accuracy = correct / all pixels
+(``MulticlassAccuracy(average="micro")``). The data's ``ignore_index`` (an "unlabeled" class) is
+left out of both: its pixels are not scored, and its own IoU is not in the mean even where the
+segmenter predicts it (a labelled pixel predicted as it still counts as a miss of its true class).
 
 :class:`SegmentationScore` is the evaluator (``eval=segmentation``, protocol ``translate``): it
 scores SPADE (label maps in, direction ``labels_to_image``) and pix2pix trained on the same label
@@ -33,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
+from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardIndex
 
 from gan_lab.data.fingerprint import data_fingerprint
 from gan_lab.data.labelled_view import LabelledView
@@ -44,7 +48,7 @@ from gan_lab.metrics.settings import check_int, check_positive
 from gan_lab.nets.spade import one_hot_semantics
 from gan_lab.progress import phase
 
-__all__ = ["METRICS", "SegmentationScore", "Segmenter", "SegmenterTrainer", "confusion_matrix",
+__all__ = ["METRICS", "SegmentationScore", "SegmentationTally", "Segmenter", "SegmenterTrainer",
            "miou_and_accuracy"]
 
 log = logging.getLogger(__name__)
@@ -85,26 +89,44 @@ class Segmenter(nn.Module):
         return self.head(self.fuse1(torch.cat([f1, up], 1)))
 
 
-def confusion_matrix(predicted: Tensor, target: Tensor, num_classes: int,
-                     ignore_index: int | None = None) -> Tensor:
-    """(K, K) int64 counts: row = true class, column = predicted, over pixels whose target is
-    not ``ignore_index``."""
-    keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None \
-        else target != ignore_index
-    index = target[keep].long() * num_classes + predicted[keep].long()
-    return torch.bincount(index, minlength=num_classes**2).view(num_classes, num_classes)
+class SegmentationTally:
+    """mIoU and pixel accuracy of predicted class maps against ground-truth label maps,
+    accumulated over batches by torchmetrics: ``MulticlassJaccardIndex(num_classes,
+    ignore_index=ignore_index, average="macro")`` (the mean IoU over the classes present in the
+    ground truth or the prediction, the ignored class left out) and ``MulticlassAccuracy(...,
+    average="micro")`` (correct / scored pixels). Pixels whose target is ``ignore_index`` are not
+    scored. With no scored pixel both are 0."""
+
+    def __init__(self, num_classes: int, ignore_index: int | None = None) -> None:
+        self.ignore_index = ignore_index
+        self.jaccard = MulticlassJaccardIndex(num_classes, average="macro",
+                                              ignore_index=ignore_index)
+        self.accuracy = MulticlassAccuracy(num_classes, average="micro",
+                                           ignore_index=ignore_index)
+        self.pixels = 0
+
+    def update(self, predicted: Tensor, target: Tensor) -> None:
+        """Add a batch: ``predicted`` and ``target`` class maps of the same shape."""
+        predicted, target = predicted.long().cpu(), target.long().cpu()
+        self.jaccard.update(predicted, target)
+        self.accuracy.update(predicted, target)
+        scored = target.numel() if self.ignore_index is None \
+            else int((target != self.ignore_index).sum())
+        self.pixels += scored
+
+    def compute(self) -> tuple[float, float]:
+        """(mIoU, pixel accuracy) of everything added so far."""
+        if not self.pixels:
+            return 0.0, 0.0
+        return float(self.jaccard.compute()), float(self.accuracy.compute())
 
 
-def miou_and_accuracy(confusion: Tensor) -> tuple[float, float]:
-    """Mean IoU over the classes present in the ground truth or the prediction, and pixel
-    accuracy, from a confusion matrix."""
-    confusion = confusion.double()
-    true_positive = confusion.diag()
-    union = confusion.sum(0) + confusion.sum(1) - true_positive
-    present = union > 0
-    miou = float((true_positive[present] / union[present]).mean()) if present.any() else 0.0
-    total = float(confusion.sum())
-    return miou, float(true_positive.sum()) / total if total else 0.0
+def miou_and_accuracy(predicted: Tensor, target: Tensor, num_classes: int,
+                      ignore_index: int | None = None) -> tuple[float, float]:
+    """Mean IoU and pixel accuracy of one set of class maps (see :class:`SegmentationTally`)."""
+    tally = SegmentationTally(num_classes, ignore_index)
+    tally.update(predicted, target)
+    return tally.compute()
 
 
 def _items(dataset, chunk: int) -> DataLoader:
@@ -223,17 +245,17 @@ class SegmentationScore:
             self._real, _ = real_features(self.extractor, view, len(photos), self.cache_dir)
         if "segmentation" in self.metrics:
             self._net = self.segmenter.prepare(data)
-            confusion = torch.zeros(data.num_classes, data.num_classes, dtype=torch.int64)
+            tally = SegmentationTally(data.num_classes, data.ignore_index)
             for batch in _items(data.eval_set(), self.chunk):
-                confusion += self._confusion(batch[1], batch[0], data)
-            self._ceiling = miou_and_accuracy(confusion)
+                tally.update(self._segment(batch[1]), batch[0])
+            self._ceiling = tally.compute()
         self._prepared_for = datamodule
 
     @torch.no_grad()
-    def _confusion(self, images: Tensor, labels: Tensor, data: Any) -> Tensor:
+    def _segment(self, images: Tensor) -> Tensor:
+        """The segmenter's class map (B, H, W) of images (B, 3, H, W), on the CPU."""
         logits = self._net(images.to(self.segmenter.device, torch.float32))
-        return confusion_matrix(logits.argmax(1).cpu(), labels, data.num_classes,
-                                data.ignore_index)
+        return logits.argmax(1).cpu()
 
     def model_inputs(self, datamodule: Any, batch: list[Tensor]) -> Tensor:
         """What the model reads for a batch of evaluation items: the colour-coded label maps for
@@ -257,19 +279,19 @@ class SegmentationScore:
             raise ValueError(f"eval.metrics.segmentation.direction={direction!r}: the model "
                              f"translates {', '.join(directions) or 'nothing'}")
         features = []
-        confusion = torch.zeros(data.num_classes, data.num_classes, dtype=torch.int64)
+        tally = SegmentationTally(data.num_classes, data.ignore_index)
         for batch in _items(data.eval_set(), self.chunk):
             fake = sampler.translate(self.model_inputs(datamodule, batch), direction)
             fake = fake.float().clamp(-1.0, 1.0)
             if "fid" in self.metrics:
                 features.append(self.extractor(fake)[0])
             if "segmentation" in self.metrics:
-                confusion += self._confusion(fake, batch[0], data)
+                tally.update(self._segment(fake), batch[0])
         results: dict[str, float] = {}
         if "fid" in self.metrics:
             results[f"{self.extractor.name}/fid"] = fid(self._real, torch.cat(features))
         if "segmentation" in self.metrics:
-            miou, accuracy = miou_and_accuracy(confusion)
+            miou, accuracy = tally.compute()
             results["segmentation/miou"], results["segmentation/accuracy"] = miou, accuracy
             results["segmentation/real_miou"], results["segmentation/real_accuracy"] = \
                 self._ceiling
