@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gan_lab.augment import AdaptiveAugment, Augment, DiffAugment, NoAugment
-from gan_lab.augment.ada import OPS
+from gan_lab.augment.ada import GROUPS, OPS, SYM6, warp_wavelet
 from gan_lab.augment.diffaugment import (
     adjust_brightness,
     adjust_contrast,
@@ -160,7 +160,8 @@ def test_diffaugment_gradients_and_seeding():
 
 
 def test_ada_ops_selection():
-    assert AdaptiveAugment().ops == OPS and len(OPS) == 12
+    assert AdaptiveAugment().ops == GROUPS["bgc"] == OPS[:12] and OPS[12] == "cutout"
+    assert AdaptiveAugment(ops="bgc,cutout").ops == OPS
     assert AdaptiveAugment(ops="xflip").ops == ("xflip",)
     assert AdaptiveAugment(ops=["hue", "blit"]).ops == ("xflip", "rotate90", "xint", "hue")
     with pytest.raises(ValueError, match=r"'flip'.*xflip.*bgc"):
@@ -179,8 +180,10 @@ def test_ada_p_zero_is_exactly_the_identity(c):
 
 def test_ada_xflip_at_p_one_mirrors_or_keeps_each_image():
     # Appendix B: an applied xflip draws i ~ U{0, 1}, so at p = 1 half the images are mirrored.
+    # Bilinear resampling: exact blits (the official wavelet resampling is exact only up to its
+    # filter's asymmetry, see test_wavelet_resampling_*).
     x = _images(n=32, c=1, h=8, w=6)
-    out = _seeded(AdaptiveAugment(p_init=1.0, ops="xflip"), x, 0)
+    out = _seeded(AdaptiveAugment(p_init=1.0, ops="xflip", resample="bilinear"), x, 0)
     flipped = [torch.allclose(o, xi.flip(-1), atol=1e-5) for o, xi in zip(out, x)]
     kept = [torch.equal(o, xi) for o, xi in zip(out, x)]
     assert all(f != k for f, k in zip(flipped, kept))
@@ -189,7 +192,7 @@ def test_ada_xflip_at_p_one_mirrors_or_keeps_each_image():
 
 def test_ada_rotate90_gives_the_four_rotations():
     x = _images(n=32, c=1)
-    out = _seeded(AdaptiveAugment(p_init=1.0, ops="rotate90"), x, 0)
+    out = _seeded(AdaptiveAugment(p_init=1.0, ops="rotate90", resample="bilinear"), x, 0)
     seen = set()
     for o, xi in zip(out, x):
         k = [k for k in range(4) if torch.allclose(o, torch.rot90(xi, k, (1, 2)), atol=1e-5)]
@@ -265,6 +268,122 @@ def test_ada_supports_r1_double_backprop():
     (grad,) = torch.autograd.grad(scores, x, create_graph=True)
     grad.square().sum().backward()
     assert torch.isfinite(conv.weight.grad).all() and conv.weight.grad.abs().sum() > 0
+
+
+# -- ADA: the official pipeline's options (stylegan2-ada-pytorch training/augment.py) -----------
+
+
+def _sym6():
+    taps = torch.tensor(SYM6, dtype=torch.float32)
+    return taps / taps.sum()
+
+
+def _translation(n, dx, dy):
+    """g_inv (output pixel -> input pixel) of a shift by (dx, dy) pixels."""
+    return torch.tensor([[1.0, 0.0, -dx], [0.0, 1.0, -dy], [0.0, 0.0, 1.0]]).expand(n, 3, 3)
+
+
+def test_sym6_is_the_orthogonal_wavelet_low_pass():
+    # The official Hz_geom: 12 taps, sum sqrt(2) and unit norm before normalising, orthogonal to
+    # its even shifts (what makes upsample -> downsample the identity).
+    taps = torch.tensor(SYM6, dtype=torch.float64)
+    assert len(SYM6) == 12
+    assert taps.sum().item() == pytest.approx(2**0.5, abs=1e-12)
+    assert taps.square().sum().item() == pytest.approx(1.0, abs=1e-12)
+    for shift in (2, 4, 6, 8, 10):
+        assert (taps[shift:] * taps[:-shift]).sum().item() == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("c,h,w", [(1, 8, 8), (3, 8, 12)])
+def test_wavelet_resampling_identity_reproduces_the_input(c, h, w):
+    # Reflect pad, 2x up with sym6, grid_sample at the 2x pixel centres, 2x down: the identity
+    # up to float rounding (the filter is an orthogonal wavelet's), borders included.
+    x = _images(n=3, c=c, h=h, w=w)
+    out = warp_wavelet(x, torch.eye(3).expand(3, 3, 3), _sym6())
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, x, atol=1e-5, rtol=0)
+
+
+def test_wavelet_integer_translation_is_a_roll_in_the_interior():
+    x = _images(n=2, c=3, h=8, w=12)
+    out = warp_wavelet(x, _translation(2, 2, -1), _sym6())
+    # output(y, x) = input(y + 1, x - 2): a roll by (-1, 2) away from the rolled-in borders
+    rolled = torch.roll(x, shifts=(-1, 2), dims=(2, 3))
+    torch.testing.assert_close(out[:, :, :-1, 2:], rolled[:, :, :-1, 2:], atol=1e-5, rtol=0)
+    # the rows and columns shifted in come from reflection padding (no edge repeat)
+    torch.testing.assert_close(out[:, :, :-1, 1], x[:, :, 1:, 1], atol=1e-5, rtol=0)
+    # a half-pixel shift is not a roll: the filter interpolates
+    half = warp_wavelet(x, _translation(2, 0.5, 0), _sym6())
+    assert (half - x).abs().max() > 0.1
+
+
+def test_wavelet_resampling_is_anti_aliased_and_differentiable():
+    # A smooth image mirrored by the wavelet path is close to the exact mirror (the filter is
+    # only nearly symmetric; on pixel noise the official path differs from a mirror too).
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 16), torch.linspace(-1, 1, 16), indexing="ij")
+    smooth = torch.sin(2 * xx + yy).view(1, 1, 16, 16)
+    flip = torch.tensor([[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]).expand(1, 3, 3)
+    out = warp_wavelet(smooth, flip, _sym6())
+    assert (out - smooth.flip(-1)).abs().max() < 0.05  # 0.03 here; pixel noise: 0.1 and more
+    # Double backprop, for R1 through the augmentation.
+    conv = torch.nn.Conv2d(1, 1, 3)
+    x = smooth.clone().requires_grad_(True)
+    rot = torch.tensor([[0.8, -0.6, 0.3], [0.6, 0.8, 0.0], [0.0, 0.0, 1.0]]).expand(1, 3, 3)
+    (grad,) = torch.autograd.grad(conv(warp_wavelet(x, rot, _sym6())).sum(), x,
+                                  create_graph=True)
+    grad.square().sum().backward()
+    assert conv.weight.grad.abs().sum() > 0
+
+
+def test_ada_strengths_scale_each_ops_probability():
+    x = _images(n=4000, c=1, h=4, w=4)
+    half = _seeded(AdaptiveAugment(p_init=1.0, ops="lumaflip", strengths={"lumaflip": 0.5}), x, 0)
+    negated = torch.isclose(half, -x, atol=1e-6).flatten(1).all(dim=1).float().mean()
+    # applied with probability 0.5, and an applied luma flip flips with probability 1/2
+    assert 0.2 < negated.item() < 0.3
+    off = AdaptiveAugment(p_init=1.0, ops="bgc", strengths={"xflip": 0, "rotate90": 0, "xint": 0,
+                                                            "scale": 0, "rotate": 0, "aniso": 0,
+                                                            "xfrac": 0, "brightness": 0,
+                                                            "contrast": 0, "lumaflip": 0})
+    assert torch.equal(_seeded(off, x[:8], 0), x[:8])
+    with pytest.raises(ValueError, match=r"strengths.cutout: not an op.*augment.ops"):
+        AdaptiveAugment(ops="bgc", strengths={"cutout": 1.0})
+    with pytest.raises(ValueError, match=r"strengths.hue=-1"):
+        AdaptiveAugment(strengths={"hue": -1})
+    with pytest.raises(ValueError, match="resample='nearest'"):
+        AdaptiveAugment(resample="nearest")
+
+
+def test_ada_cutout_zeroes_half_side_squares():
+    x = torch.ones(64, 3, 8, 8)
+    out = _seeded(AdaptiveAugment(p_init=1.0, ops="cutout"), x, 0)
+    zeros = (out == 0).all(dim=1)  # [N, H, W]
+    assert ((out == 0) | (out == 1)).all() and zeros.any()
+    for mask in zeros:
+        rows, cols = mask.any(dim=1), mask.any(dim=0)
+        # an axis-aligned box of at most half the side (4 pixels), clipped by the border
+        assert rows.sum() <= 4 and cols.sum() <= 4
+        assert torch.equal(mask, rows[:, None] & cols[None, :])
+    assert torch.equal(_seeded(AdaptiveAugment(p_init=0.0, ops="cutout"), x, 0), x)
+
+
+def test_r3gan_pipeline_is_the_official_augment_pipe():
+    # brownvc/R3GAN train.py: AugmentPipe(xflip=1, rotate90=1, xint=1, scale=1, rotate=1,
+    # aniso=1, xfrac=1, brightness=0.5, contrast=0.5, lumaflip=0.5, hue=0.5, saturation=0.5,
+    # cutout=1); conf/augment/ada_r3gan.yaml
+    from hydra.utils import instantiate
+
+    from tests.conftest import make_cfg
+
+    aug = instantiate(make_cfg("/tmp/run", "augment=ada_r3gan").augment)
+    official = {"xflip": 1, "rotate90": 1, "xint": 1, "scale": 1, "rotate": 1, "aniso": 1,
+                "xfrac": 1, "brightness": 0.5, "contrast": 0.5, "lumaflip": 0.5, "hue": 0.5,
+                "saturation": 0.5, "cutout": 1}
+    assert aug.strength == official
+    assert aug.fixed_p == 0.0 and aug.cutout_size == 0.5 and aug.resample == "wavelet"
+    x = _images(n=4, c=3, h=16, w=16)
+    aug.p.fill_(0.55)
+    assert _seeded(aug, x, 0).shape == x.shape
 
 
 # -- ADA: the p controller (sec. 3) ------------------------------------------------------------

@@ -412,3 +412,102 @@ def test_adversarial_loss_validation_messages(kwargs, message):
         AdversarialLoss(**kwargs)
     assert str(info.value) == message
     assert "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- one D forward for
+# R1 / R2 (the official R3GAN's D phase: penalties from the logits of the adversarial loss)
+
+
+class _CountingCritic(nn.Module):
+    """A small conv critic (no batch mixing) that counts its forward calls."""
+
+    def __init__(self, augment=None):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.Softplus(), nn.Flatten(),
+                                 nn.Linear(4 * 4 * 4, 1))
+        self.augment = augment or (lambda x: x)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.net(self.augment(x)).squeeze(1)
+
+
+def _d_grads(loss_terms, critic):
+    total = loss_terms[0] + sum(loss_terms[1].values())
+    return torch.autograd.grad(total, list(critic.parameters()))
+
+
+@pytest.mark.parametrize("gammas", [(0.3, 0.7), (0.5, 0.0), (0.0, 0.2)])
+def test_shared_forward_equals_the_two_forward_penalties(gammas):
+    r1, r2 = gammas
+    real, fake = torch.randn(5, 2, 4, 4), torch.randn(5, 2, 4, 4)
+    critic = _CountingCritic()
+    shared = AdversarialLoss("rpgan", r1_gamma=r1, r2_gamma=r2)
+    separate = AdversarialLoss("rpgan", r1_gamma=r1, r2_gamma=r2, share_forward=False)
+    assert shared.shares_forward and not separate.shares_forward
+    one = shared.discriminator_terms(critic, real, fake)
+    assert critic.calls == 2  # once on the reals, once on the fakes: no penalty forward
+    critic.calls = 0
+    two = separate.discriminator_terms(critic, real, fake)
+    assert critic.calls == 2 + (r1 > 0) + (r2 > 0)  # the two-forward path: one per penalty
+    assert set(one[1]) == set(two[1]) == {n for n, g in (("r1", r1), ("r2", r2)) if g > 0}
+    torch.testing.assert_close(one[0], two[0])
+    for name in one[1]:
+        torch.testing.assert_close(one[1][name], two[1][name])
+    torch.testing.assert_close(one[2], two[2])
+    torch.testing.assert_close(one[3], two[3])
+    # the same gradients for D's parameters (the penalties' double backprop included)
+    for a, b in zip(_d_grads(one, critic), _d_grads(two, critic), strict=True):
+        torch.testing.assert_close(a, b)
+    # the values by the definition: gamma / 2 * E||grad_x D(x)||^2
+    x = real.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x).sum(), x)
+    if r1:
+        assert one[1]["r1"].item() == pytest.approx(r1 / 2 * g.flatten(1).square().sum(1).mean()
+                                                    .item(), rel=1e-5)
+
+
+def test_shared_forward_penalizes_the_gradient_before_the_augmentation():
+    # D(x) = <w, aug(x)> with aug(x) = 2x: the gradient w.r.t. the critic's (un-augmented)
+    # input is 2w, as the official code's grad of D(augment(x)) w.r.t. x; w.r.t. the augmented
+    # input it would be w.
+    critic = _CountingCritic(augment=lambda x: 2 * x)
+    critic.net = nn.Sequential(nn.Flatten(), nn.Linear(32, 1, bias=False))
+    w2 = critic.net[1].weight.detach().square().sum().item()
+    loss = AdversarialLoss("rpgan", r1_gamma=1.0, r2_gamma=1.0)
+    _, terms, _, _ = loss.discriminator_terms(critic, torch.randn(3, 2, 4, 4),
+                                              torch.randn(3, 2, 4, 4))
+    assert terms["r1"].item() == pytest.approx(0.5 * 4 * w2, rel=1e-5)
+    assert terms["r2"].item() == pytest.approx(0.5 * 4 * w2, rel=1e-5)
+
+
+def test_shared_forward_keeps_fakes_attached_to_the_generator():
+    # Simultaneous updates score fakes that carry G's graph: R2 is taken at them as they are
+    # and G's loss still reaches G through the same scores.
+    critic = _CountingCritic()
+    g_param = torch.ones((), requires_grad=True)
+    fake = torch.randn(4, 2, 4, 4) * g_param
+    loss = AdversarialLoss("rpgan", r1_gamma=0.1, r2_gamma=0.1)
+    adversarial, terms, real_scores, fake_scores = loss.discriminator_terms(
+        critic, torch.randn(4, 2, 4, 4), fake)
+    (g_grad,) = torch.autograd.grad(loss.generator_loss(fake_scores, real_scores), g_param,
+                                    retain_graph=True)
+    assert g_grad.abs() > 0 and torch.isfinite(terms["r2"])
+    detached = loss.discriminator_terms(critic, torch.randn(4, 2, 4, 4), fake.detach())
+    assert torch.isfinite(detached[1]["r2"])
+
+
+def test_other_penalties_keep_their_own_forward_beside_the_shared_one():
+    critic = _CountingCritic()
+    loss = AdversarialLoss("wasserstein", gp_weight=10.0, r1_gamma=1.0, drift=0.001)
+    _, terms, real_scores, _ = loss.discriminator_terms(critic, torch.randn(3, 2, 4, 4),
+                                                        torch.randn(3, 2, 4, 4))
+    assert set(terms) == {"drift", "gp", "r1"} and critic.calls == 3  # real, fake, GP's xhat
+    torch.testing.assert_close(terms["drift"], 0.001 * real_scores.square().mean())
+    plain = AdversarialLoss("nsgan")
+    assert not plain.shares_forward
+    critic.calls = 0
+    assert plain.discriminator_terms(critic, torch.randn(3, 2, 4, 4),
+                                     torch.randn(3, 2, 4, 4))[1] == {} and critic.calls == 2

@@ -99,10 +99,12 @@ def test_cosine_decay_start_middle_end():
 def test_schedule_is_a_function_of_the_iteration(tmp_path):
     module = build_module(make_cfg(tmp_path, *TINY, "model.schedule_kimg=0.08"))  # 10 x 8 images
     start, middle, end = (module.schedule(i, 8) for i in (0, 5, 10))
-    assert start == pytest.approx({"lr": 2e-4, "beta2": 0.9, "gamma": 0.05, "ema_kimg": 0.0})
+    assert start == pytest.approx({"lr": 2e-4, "beta2": 0.9, "gamma": 0.05, "ema_kimg": 0.0,
+                                   "aug_p": 0.0})
     assert middle == pytest.approx({"lr": 1.25e-4, "beta2": 0.945, "gamma": 0.0275,
-                                    "ema_kimg": 0.005})
-    assert end == pytest.approx({"lr": 5e-5, "beta2": 0.99, "gamma": 0.005, "ema_kimg": 0.01})
+                                    "ema_kimg": 0.005, "aug_p": 0.275})
+    assert end == pytest.approx({"lr": 5e-5, "beta2": 0.99, "gamma": 0.005, "ema_kimg": 0.01,
+                                 "aug_p": 0.55})
     assert module.loss.r1_gamma == module.loss.r2_gamma == 0.05  # the loss starts at the start
     module.iteration = 5
     assert module.schedule(module.iteration, 8) == middle  # nothing but the iteration counts
@@ -196,3 +198,57 @@ def test_penalties_reject_a_batch_norm_critic():
     critic = nn.Sequential(nn.Flatten(), nn.Linear(4, 4), nn.BatchNorm1d(4))
     with pytest.raises(ValueError, match="r2_gamma=1.0"):
         AdversarialLoss("rpgan", r2_gamma=1.0).check_critic(critic)
+
+
+# ----------------------------------------------------------------------------- official defaults
+def test_r3gan_augments_and_draws_a_fresh_generator_batch_by_default(tmp_path):
+    from gan_lab.augment import AdaptiveAugment, DiffAugment, NoAugment
+
+    module = build_module(make_cfg(tmp_path, *TINY))
+    # brownvc/R3GAN train.py: --aug default True, AugmentPipe(..., brightness=0.5, ..., cutout=1)
+    assert isinstance(module.augment, AdaptiveAugment) and module.augment.fixed_p == 0.0
+    assert module.augment.strength["saturation"] == 0.5 and module.augment.strength["xflip"] == 1
+    assert module.ranges["aug_p"] == (0.0, 0.55)  # aug_scheduler 0 -> 0.55 (CIFAR-10)
+    # training_loop.py: D_img and G_img from two next(training_set_iterator)
+    assert module.fresh_generator_batch and module.batches_per_iteration == 2
+    # augment=none turns it off (and the p schedule with it); ~augment too
+    for off in ("augment=none", "~augment"):
+        plain = build_module(make_cfg(tmp_path, *TINY, off))
+        assert isinstance(plain.augment, NoAugment) and "aug_p" not in plain.ranges
+    # another augmentation: one line naming the way out
+    with pytest.raises(ValueError, match="model.aug_p_end=null"):
+        build_module(make_cfg(tmp_path, *TINY, "augment=diffaugment"))
+    other = build_module(make_cfg(tmp_path, *TINY, "augment=diffaugment", "model.aug_p_end=null"))
+    assert isinstance(other.augment, DiffAugment)
+
+
+def test_schedules_count_one_batch_per_iteration_with_the_fresh_generator_batch(tmp_path):
+    # Official cur_nimg += batch_size once per iteration, though it reads two batches.
+    run = tmp_path / "run"
+    train(run, *TINY, "iterations=4")
+    lines = (run / "metrics.csv").read_text().splitlines()
+    last = dict(zip(lines[0].split(","), lines[-1].split(","), strict=True))
+    # iteration 3 starts at 3 * 8 = 24 images (counting both batches would give 48, past the end)
+    assert float(last["schedule/aug_p"]) == pytest.approx(cosine_decay(24, 0.0, 0.55, 32))
+    assert float(last["schedule/gamma"]) == pytest.approx(cosine_decay(24, 0.05, 0.005, 32))
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["gan_lab"]["iteration"] == 4
+
+
+def test_d_step_runs_d_once_per_input_set_with_penalties_from_its_logits(tmp_path):
+    module = build_module(make_cfg(tmp_path, *TINY, "augment=none"))
+    calls = []
+    original = module.discriminator.forward
+    module.discriminator.forward = lambda *a, **k: calls.append(1) or original(*a, **k)
+    batch = (torch.randn(4, 1, 16, 16), torch.zeros(4, dtype=torch.long))
+    torch.manual_seed(0)
+    terms = module.discriminator_step(batch)
+    assert len(calls) == 2 and {"loss/d_r1", "loss/d_r2"} <= set(terms)  # real, fake: no more
+    # the same values as the two-forward computation
+    module.loss.share_forward = False
+    calls.clear()
+    torch.manual_seed(0)
+    separate = module.discriminator_step(batch)
+    assert len(calls) == 4
+    for key in ("loss/d", "loss/d_r1", "loss/d_r2", "score/real", "score/fake"):
+        torch.testing.assert_close(terms[key], separate[key], rtol=1e-4, atol=1e-6)

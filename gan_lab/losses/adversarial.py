@@ -7,8 +7,8 @@ Hydra builds it from the ``loss`` config node, e.g.::
       objective: wasserstein
       gp_weight: 10.0
 
-The training module calls :meth:`discriminator_loss` + the values of :meth:`penalties` for the
-discriminator step, :meth:`generator_loss` for the generator step (with D's scores on the real
+The training module calls :meth:`discriminator_terms` (or :meth:`discriminator_loss` + the values
+of :meth:`penalties`) for the discriminator step, :meth:`generator_loss` for the generator step (with D's scores on the real
 batch too when :attr:`needs_real_scores`: relativistic pairing), and
 :meth:`after_discriminator_step` after each discriminator optimizer step.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from numbers import Real
 
+import torch
 from torch import Tensor, nn
 
 from gan_lab.losses.objectives import OBJECTIVES, PAIRED_OBJECTIVES
@@ -25,9 +26,12 @@ from gan_lab.losses.regularizers import (
     Critic,
     clip_weights_,
     gradient_penalty,
+    penalty_input,
     r1_penalty,
     r2_penalty,
+    zero_centered_penalty_of,
 )
+from gan_lab.speed import eager_nets
 
 __all__ = ["AdversarialLoss"]
 
@@ -68,6 +72,10 @@ class AdversarialLoss:
             discriminator step (Arjovsky et al. 2017); ``None`` disables it.
         drift: epsilon of ProGAN's drift term epsilon * E[D(x)^2] on real scores, which keeps
             a Wasserstein critic's output near 0 (Karras et al. 2018, appendix A.1: 0.001).
+        share_forward: R1 and R2 differentiate the scores of the forward that made the
+            adversarial loss (one D forward per input set, :meth:`discriminator_terms`), as the
+            official R3GAN (training/loss.py via R3GAN/Trainer.py) and Mescheder et al.'s code;
+            False: each penalty runs a forward of its own (:meth:`penalties`).
     """
 
     def __init__(
@@ -79,6 +87,7 @@ class AdversarialLoss:
         weight_clip: float | None = None,
         drift: float = 0.0,
         r2_gamma: float = 0.0,
+        share_forward: bool = True,
     ) -> None:
         known = {**OBJECTIVES, **PAIRED_OBJECTIVES}
         if not isinstance(objective, str) or objective not in known:
@@ -97,13 +106,15 @@ class AdversarialLoss:
         )
         self.drift: float = _number("drift", drift, allow_zero=True)
         self.r2_gamma: float = _number("r2_gamma", r2_gamma, allow_zero=True)
+        self.share_forward = bool(share_forward)
         self._d_loss, self._g_loss = known[objective]
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(objective={self.objective!r}, gp_weight={self.gp_weight}, "
             f"gp_center={self.gp_center}, r1_gamma={self.r1_gamma}, r2_gamma={self.r2_gamma}, "
-            f"weight_clip={self.weight_clip}, drift={self.drift})"
+            f"weight_clip={self.weight_clip}, drift={self.drift}, "
+            f"share_forward={self.share_forward})"
         )
 
     def discriminator_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
@@ -127,13 +138,16 @@ class AdversarialLoss:
         return self._g_loss(fake_scores, real_scores)
 
     def penalties(self, critic: Critic, real: Tensor, fake: Tensor,
-                  real_scores: Tensor | None = None) -> dict[str, Tensor]:
+                  real_scores: Tensor | None = None,
+                  zero_centered: bool = True) -> dict[str, Tensor]:
         """Already-weighted regulariser terms to add to the discriminator loss.
 
         Keys: ``"gp"`` (``gp_weight * gradient_penalty``) when ``gp_weight > 0``, ``"r1"``
         (``r1_gamma / 2 * r1_penalty`` at ``real``) when ``r1_gamma > 0``, ``"r2"``
         (``r2_gamma / 2 * r2_penalty`` at ``fake``) when ``r2_gamma > 0`` and ``"drift"``
         (``drift * E[D(x)^2]`` on ``real_scores``) when ``drift > 0``; empty when none is on.
+        R1 and R2 run a forward of their own here; ``zero_centered=False`` leaves them out
+        (:meth:`discriminator_terms` takes them from the loss's forward).
         """
         terms: dict[str, Tensor] = {}
         if self.drift > 0:
@@ -144,11 +158,51 @@ class AdversarialLoss:
             terms["gp"] = self.gp_weight * gradient_penalty(
                 critic, real, fake, center=self.gp_center
             )
-        if self.r1_gamma > 0:
+        if zero_centered and self.r1_gamma > 0:
             terms["r1"] = 0.5 * self.r1_gamma * r1_penalty(critic, real)
-        if self.r2_gamma > 0:
+        if zero_centered and self.r2_gamma > 0:
             terms["r2"] = 0.5 * self.r2_gamma * r2_penalty(critic, fake)
         return terms
+
+    @property
+    def shares_forward(self) -> bool:
+        """Whether :meth:`discriminator_terms` takes R1 / R2 from the loss's own forward."""
+        return self.share_forward and (self.r1_gamma > 0 or self.r2_gamma > 0)
+
+    def discriminator_terms(self, critic: Critic, real: Tensor, fake: Tensor,
+                            fake_critic: Critic | None = None
+                            ) -> tuple[Tensor, dict[str, Tensor], Tensor, Tensor]:
+        """D's adversarial loss, its weighted penalties and its scores on ``real`` and ``fake``:
+        ``(adversarial, penalties, real_scores, fake_scores)``.
+
+        ``fake_critic`` scores the fakes (default ``critic``: the fakes with the reals' labels).
+        With R1 or R2 on and :attr:`shares_forward`, D runs once per input set, as the official
+        R3GAN's D phase: the inputs require grad, the forward runs in float32 with autocast off
+        and compiled nets eager (the penalty's double backprop needs both, see
+        gan_lab.losses.regularizers), and R1 / R2 are the input gradients of these same scores.
+        The gradients are taken w.r.t. the critic's input before any augmentation inside the
+        critic (the official code differentiates ``D(augment(x))`` w.r.t. ``x`` too), with the
+        same augmentation draw as the loss. WGAN-GP's interpolates and the drift term are as in
+        :meth:`penalties`. Otherwise: one forward each for the loss, then :meth:`penalties`.
+        """
+        fake_critic = critic if fake_critic is None else fake_critic
+        if not self.shares_forward:
+            real_scores, fake_scores = critic(real), fake_critic(fake)
+            adversarial = self.discriminator_loss(real_scores, fake_scores)
+            terms = self.penalties(critic, real, fake.detach(), real_scores=real_scores)
+            return adversarial, terms, real_scores, fake_scores
+        with torch.autocast(device_type=real.device.type, enabled=False), eager_nets():
+            real_in = penalty_input(real, self.r1_gamma > 0)
+            fake_in = penalty_input(fake, self.r2_gamma > 0)
+            real_scores, fake_scores = critic(real_in), fake_critic(fake_in)
+            terms = self.penalties(critic, real, fake.detach(), real_scores=real_scores,
+                                   zero_centered=False)
+            if self.r1_gamma > 0:
+                terms["r1"] = 0.5 * self.r1_gamma * zero_centered_penalty_of(real_in, real_scores)
+            if self.r2_gamma > 0:
+                terms["r2"] = 0.5 * self.r2_gamma * zero_centered_penalty_of(fake_in, fake_scores)
+        adversarial = self.discriminator_loss(real_scores, fake_scores)
+        return adversarial, terms, real_scores, fake_scores
 
     @property
     def penalizes_input_gradients(self) -> bool:

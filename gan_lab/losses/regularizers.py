@@ -22,8 +22,8 @@ from torch import Tensor, nn
 
 from gan_lab.speed import eager_nets
 
-__all__ = ["clip_weights_", "gradient_penalty", "r1_penalty", "r2_penalty",
-           "zero_centered_penalty"]
+__all__ = ["clip_weights_", "gradient_penalty", "penalty_input", "r1_penalty", "r2_penalty",
+           "zero_centered_penalty", "zero_centered_penalty_of"]
 
 Critic = Callable[[Tensor], Tensor]
 
@@ -89,6 +89,28 @@ def zero_centered_penalty(critic: Critic, x: Tensor) -> Tensor:
         A float32 scalar, differentiable w.r.t. the critic's parameters (``x`` is detached).
     """
     grad = _input_gradient(critic, x)
+    return grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
+def penalty_input(x: Tensor, penalized: bool) -> Tensor:
+    """``x`` as the input of a forward whose scores a zero-centred penalty differentiates:
+    float32 (see the module docstring), and, when ``penalized``, a tensor autograd can take the
+    gradient at: ``x`` itself when it already has a graph (the fakes of a simultaneous update,
+    attached to G), else a detached leaf that requires grad (the official R3GAN's
+    ``RealSamples.detach().requires_grad_(True)``)."""
+    x = x.float()
+    if penalized and not x.requires_grad:
+        x = x.detach().requires_grad_(True)
+    return x
+
+
+def zero_centered_penalty_of(x: Tensor, scores: Tensor) -> Tensor:
+    """``E_x[||grad_x D(x)||_2^2]`` from scores already computed on ``x`` (an input made by
+    :func:`penalty_input`): the penalty of :func:`zero_centered_penalty` without a second
+    forward, as the official R3GAN (training loss: ``ZeroCenteredGradientPenalty(Samples,
+    Critics)`` on the logits of the adversarial loss) and Mescheder et al.'s code do.
+    Differentiable w.r.t. the critic's parameters (``create_graph``)."""
+    (grad,) = torch.autograd.grad(outputs=scores.float().sum(), inputs=x, create_graph=True)
     return grad.flatten(1).pow(2).sum(dim=1).mean()
 
 

@@ -171,10 +171,11 @@ class GAN(AdversarialModule):
         real, fake = pack(real, self.packing), pack(fake, self.packing)
         critic = self.critic(labels)
         fake_critic = critic if fake_labels is None else self.critic(fake_labels)
-        real_scores, fake_scores = critic(real), fake_critic(fake)
+        # R1 / R2 from the logits of the adversarial loss where the loss shares the forward
+        # (R3GAN's and StyleGAN's official D steps), else one forward per penalty.
+        adversarial, penalties, real_scores, fake_scores = self.loss.discriminator_terms(
+            critic, real, fake, fake_critic)
         self.observe_real_scores(real_scores)
-        adversarial = self.loss.discriminator_loss(real_scores, fake_scores)
-        penalties = self.loss.penalties(critic, real, fake.detach(), real_scores=real_scores)
         terms = {f"loss/d_{name}": value for name, value in penalties.items()}
         terms["loss/d"] = adversarial + sum(penalties.values())
         terms["score/real"] = real_scores.mean()

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from gan_lab.augment import NoAugment
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.gan import GAN
 
@@ -30,18 +31,26 @@ class R3GAN(GAN):
     GAN Baseline", as the official training loop (brownvc/R3GAN, training/training_loop.py).
 
     The loss is the generic scheme's (``loss=rpgan``: RpGAN, eq. 2, with R1 and R2, each
-    ``gamma / 2 * E||grad D||^2``, sec. 3); the nets are gan_lab.nets.R3GAN*. This scheme adds the
-    official schedules, each a cosine from a start to an end value over ``schedule_kimg``
-    thousand images (images shown = iteration * batch size * n_critic * world size, so every value
-    is a pure function of ``self.iteration`` and a resumed run continues them exactly):
+    ``gamma / 2 * E||grad D||^2``, sec. 3), R1 and R2 taken from the logits of the loss's own D
+    forward as the official D phase (``AdversarialLoss.discriminator_terms``); the nets are
+    gan_lab.nets.R3GAN*. As the official loop, D and G each get a real batch of their own
+    (``fresh_generator_batch``, conf/model/r3gan.yaml: ``D_img`` and ``G_img`` from two
+    ``next(training_set_iterator)``; G's fakes take the G batch's labels, its ``gen_c``) and,
+    by default, D's inputs are augmented (conf/augment/ada_r3gan.yaml: train.py's ``--aug``
+    default True). This scheme adds the official schedules, each a cosine from a start to an
+    end value over ``schedule_kimg`` thousand images. Images shown = iteration * batch size *
+    n_critic * world size: the official ``cur_nimg += batch_size`` once per iteration (n_critic
+    is 1 there), which leaves the G phase's own batch uncounted; every value is a pure function
+    of ``self.iteration``, so a resumed run continues them exactly:
 
     - ``lr``: the learning rate of both optimizers (official CIFAR-10: 2e-4 -> 5e-5);
     - ``beta2``: Adam's beta2 of both, beta1 kept (official: 0.9 -> 0.99, beta1 0);
     - ``gamma``: R1 and R2 gamma alike, set on the loss (official CIFAR-10: 0.05 -> 0.005);
     - ``ema_kimg``: the half-life of G's EMA in thousands of images (official CIFAR-10: 0 ->
       5000), beta = 0.5 ** (batch / half-life images), as the official loop;
-    - ``aug_p`` (optional): the probability ``p`` of an augmentation with a fixed ``p``
-      (``augment=ada augment.fixed_p=0``); official CIFAR-10: 0 -> 0.55 with its own pipeline.
+    - ``aug_p``: the probability ``p`` of an augmentation with a fixed ``p`` (the default
+      ``augment=ada_r3gan``); official CIFAR-10 ``aug_scheduler``: 0 -> 0.55. Without an
+      augmentation (``augment=none``) there is nothing to schedule and it is skipped.
 
     A pair with ``*_end: null`` turns that schedule off (the optimizer's / loss's / EMA's own
     values stay). Values are set at the start of each iteration, from the images shown before
@@ -79,14 +88,20 @@ class R3GAN(GAN):
         if "ema_kimg" in self.ranges:
             training.setdefault("ema_decay", 0.999)  # the EMA exists; its decay follows the ramp
         super().__init__(generator, discriminator, loss, latent_dim, **training)
+        if "aug_p" in self.ranges and isinstance(self.augment, NoAugment):
+            del self.ranges["aug_p"]  # augment=none: no p to schedule
         if "aug_p" in self.ranges and getattr(self.augment, "fixed_p", None) is None:
             raise ValueError("model.aug_p_*: scheduling the augmentation probability needs an "
-                             "augmentation with a fixed p (augment=ada augment.fixed_p=0)")
+                             "augmentation with a fixed p (augment=ada_r3gan, or augment=ada "
+                             "augment.fixed_p=0); with another augmentation set "
+                             "model.aug_p_end=null")
         self._batch_images = 0
 
     # ----------------------------------------------------------------- schedules
     def images_before(self, iteration: int, batch_images: int) -> float:
-        """Images shown before ``iteration`` (0-based): iteration * batch * n_critic."""
+        """Images shown before ``iteration`` (0-based): iteration * batch * n_critic, the
+        official ``cur_nimg`` (batch_size per iteration; the G phase's fresh batch is not
+        counted, as there)."""
         return float(iteration) * batch_images * self.n_critic
 
     def schedule(self, iteration: int, batch_images: int) -> dict[str, float]:
@@ -125,6 +140,7 @@ class R3GAN(GAN):
                               for name, value in values.items()})
         return super().training_step(batch, batch_idx)
 
+    # ----------------------------------------------------------------- D phase
     # ----------------------------------------------------------------- EMA
     def current_ema_decay(self) -> float:
         """beta = 0.5 ** (batch / half-life images), the half-life from the ``ema_kimg``

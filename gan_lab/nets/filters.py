@@ -52,12 +52,16 @@ def _pad4(padding: Padding) -> tuple[int, int, int, int]:
 
 
 def upfirdn2d(x: Tensor, f: Tensor, up: int = 1, down: int = 1, padding: Padding = 0,
-              gain: float = 1.0) -> Tensor:
+              gain: float = 1.0, flip_filter: bool = False) -> Tensor:
     """Upsample (zero insertion), pad/crop by ``padding`` = (x0, x1, y0, y1), convolve with the
-    2-D filter ``f`` times ``gain`` (a true convolution, as the official op), downsample
-    (keep every ``down``-th pixel). Out size per axis: (in * up + p0 + p1 - taps) // down + 1."""
-    if x.ndim != 4 or f.ndim != 2:
-        raise ValueError(f"upfirdn2d: x must be 4-D and f 2-D, got {tuple(x.shape)} and "
+    filter ``f`` times ``gain`` (a true convolution, as the official op; ``flip_filter=True``: a
+    correlation, the official flag), downsample (keep every ``down``-th pixel). Out size per
+    axis: (in * up + p0 + p1 - taps) // down + 1.
+
+    ``f`` is 2-D, or 1-D for a separable filter outer(f, f) applied as two 1-D passes (the
+    official op's separable form, cheaper for long filters such as ADA's 12-tap wavelet)."""
+    if x.ndim != 4 or f.ndim not in (1, 2):
+        raise ValueError(f"upfirdn2d: x must be 4-D and f 1-D or 2-D, got {tuple(x.shape)} and "
                          f"{tuple(f.shape)}")
     batch, channels, height, width = x.shape
     px0, px1, py0, py1 = _pad4(padding)
@@ -69,26 +73,41 @@ def upfirdn2d(x: Tensor, f: Tensor, up: int = 1, down: int = 1, padding: Padding
     x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
     x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
     # conv2d correlates: flip the filter for a true convolution (a no-op for symmetric taps).
-    weight = (f * gain).flip([0, 1]).to(x.dtype)
-    weight = weight[None, None].expand(channels, 1, *f.shape)
-    x = F.conv2d(x, weight, groups=channels)
+    weight = f if flip_filter else f.flip(list(range(f.ndim)))
+    if f.ndim == 2:
+        weight = (weight * gain).to(x.dtype)[None, None].expand(channels, 1, *f.shape)
+        x = F.conv2d(x, weight, groups=channels)
+    else:  # separable: rows then columns, each with the square root of the gain
+        weight = (weight * gain ** 0.5).to(x.dtype)
+        x = F.conv2d(x, weight.view(1, 1, 1, -1).expand(channels, 1, 1, f.numel()),
+                     groups=channels)
+        x = F.conv2d(x, weight.view(1, 1, -1, 1).expand(channels, 1, f.numel(), 1),
+                     groups=channels)
     return x[:, :, ::down, ::down] if down > 1 else x
 
 
-def upsample2d(x: Tensor, f: Tensor, up: int = 2) -> Tensor:
+def upsample2d(x: Tensor, f: Tensor, up: int = 2, padding: Padding = 0,
+               flip_filter: bool = False) -> Tensor:
     """Upsample by ``up`` with the FIR filter: output exactly ``up`` times larger; gain up^2
-    keeps the mean (zero insertion leaves 1 / up^2 of the energy per pixel)."""
+    keeps the mean (zero insertion leaves 1 / up^2 of the energy per pixel). ``padding``
+    (x0, x1, y0, y1; negative crops) is added to that default padding, as the official op."""
     taps = f.shape[-1]
+    px0, px1, py0, py1 = _pad4(padding)
     pad0, pad1 = (taps + up - 1) // 2, (taps - up) // 2
-    return upfirdn2d(x, f, up=up, padding=(pad0, pad1, pad0, pad1), gain=up * up)
+    return upfirdn2d(x, f, up=up, padding=(px0 + pad0, px1 + pad1, py0 + pad0, py1 + pad1),
+                     gain=up * up, flip_filter=flip_filter)
 
 
-def downsample2d(x: Tensor, f: Tensor, down: int = 2) -> Tensor:
+def downsample2d(x: Tensor, f: Tensor, down: int = 2, padding: Padding = 0,
+                 flip_filter: bool = False) -> Tensor:
     """Low-pass with the FIR filter, then keep every ``down``-th pixel: output ``down`` times
-    smaller (sizes must be multiples of ``down``)."""
+    smaller (sizes must be multiples of ``down``). ``padding`` (x0, x1, y0, y1; negative crops)
+    is added to the default padding, as the official op."""
     taps = f.shape[-1]
+    px0, px1, py0, py1 = _pad4(padding)
     pad0, pad1 = (taps - down + 1) // 2, (taps - down) // 2
-    return upfirdn2d(x, f, down=down, padding=(pad0, pad1, pad0, pad1))
+    return upfirdn2d(x, f, down=down, padding=(px0 + pad0, px1 + pad1, py0 + pad0, py1 + pad1),
+                     flip_filter=flip_filter)
 
 
 def conv2d_resample(x: Tensor, weight: Tensor, f: Tensor | None = None, up: int = 1,
