@@ -65,7 +65,9 @@ def test_biggan_parameter_counts(monkeypatch):
     monkeypatch.setattr(nn.init, "orthogonal_", lambda t, *a, **k: t)  # QR of big weights: slow
     # Counted by instantiating ajbrock/BigGAN-PyTorch's BigGAN.Generator / Discriminator
     # (G_shared, hier, shared_dim 128): the 128 px ImageNet launch setting (ch 96, dim_z 120,
-    # attention 64, 1000 classes) and the 32 px CIFAR setting (ch 64, dim_z 128, no attention).
+    # attention 64, 1000 classes) and 32 px, ch 64, dim_z 128, no attention, 10 classes (the
+    # official CIFAR launch script passes neither --G_shared nor --hier: G 4,304,387, tested in
+    # test_official_biggan_sngan.py).
     assert count(BigGANGenerator(120, 128, 3, 96, 1000, 128, 64)) == 70_433_988
     assert count(BigGANDiscriminator(128, 3, 96, 1000, 64)) == 87_982_370
     assert count(BigGANGenerator(128, 32, 3, 64, 10, 128, None)) == 4_373_251

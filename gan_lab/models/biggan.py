@@ -8,7 +8,12 @@ Adam (0, 0.999) with G 5e-5 and D 2e-4, an EMA of G, large effective batches by 
 accumulation (``accumulate``: micro-batches per optimizer step), and the truncation trick at
 sampling time (``python -m gan_lab.sample truncation=0.5``: entries of z above the threshold
 are redrawn, sec. 3.1). The architecture (shared class embedding, skip-z into conditional BN,
-self-attention, spectral norm in G and D) is the net's (gan_lab.nets.biggan).
+self-attention, spectral norm in G and D) is the net's (gan_lab.nets.biggan). Fake labels are
+drawn uniformly (``model.fake_labels: uniform``), as BigGAN-PyTorch's ``train_fns.py``.
+
+These are the paper's values (Brock et al. 2019, appendix C). BigGAN-PyTorch's launch scripts
+differ (no orthogonal regularization, ``--G_ortho 0.0``; other rates and D steps): see
+``conf/experiment/biggan_cifar10.yaml`` and ``biggan_imagenet128.yaml``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ class BigGAN(GAN):
 
     Args:
         ortho_weight: beta of eq. 3 (the paper's 1e-4); 0 turns it off. The generator's
-            ``shared`` submodule (the shared class embedding) is exempt, as in the official code.
+            ``shared`` submodule (the shared class embedding) is exempt, as in the official code
+            (``utils.ortho(G, ..., blacklist=G.shared.parameters())``); without a shared
+            embedding the per-BN class embeddings are regularized, as there.
         Everything else as :class:`~gan_lab.models.GAN` and its base.
     """
 
