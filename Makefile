@@ -1,9 +1,11 @@
 # gan_lab: `make train` runs the embedded default, `make test` the test suite.
-# Both create .venv on first use (only Python is needed on the machine).
+# `make lint` runs ruff check (the CI runs both). All create .venv on first use (only Python is
+# needed on the machine).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-# Pins the torch/torchvision pair (a matching pair is needed: see README, Installation).
+# Pins a torch/torchvision pair that loads together and the versions CI tested (see README,
+# Installation).
 CONSTRAINTS := constraints.txt
 # The suite runs on two worker processes (pytest-xdist): the tests are independent (each in its
 # own tmp_path, DDP on a free port), and 2 cores halve its time. PYTEST_ARGS= runs it serially.

@@ -1,3 +1,4 @@
 """gan_lab: GAN experiments on PyTorch Lightning and Hydra."""
 
+# The one place the version is written: pyproject.toml reads it (setuptools dynamic version).
 __version__ = "0.1.0"

@@ -3,11 +3,19 @@
 ``metrics.csv`` does not depend on the dashboards chosen with ``logger=``: the composition root
 always adds :class:`RunCSVLogger`. It continues the history of a resumed run instead of
 deleting it (Lightning's CSVLogger starts the file afresh).
+
+W&B (:class:`WandbRunLogger`): a resumed run continues its W&B run (the id is kept in
+``<run_dir>/wandb_id.txt`` and passed with ``resume="allow"``), the jobs of a multirun share a
+group (the sweep folder), and ``log_model=true`` logs the checkpoints as an artifact at the end
+of training. TensorBoard: :func:`log_final_metrics` writes the config with the final evaluation
+as hparams, so the HPARAMS tab compares the runs of a sweep.
 """
 
 from __future__ import annotations
 
 import csv
+import secrets
+import string
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +26,11 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
 
-__all__ = ["RunCSVLogger", "WandbRunLogger", "finish_loggers", "log_config", "log_image"]
+__all__ = ["WANDB_ID_FILE", "RunCSVLogger", "WandbRunLogger", "finish_loggers", "log_config",
+           "log_final_metrics", "log_image", "sweep_group"]
+
+# The W&B run id of a gan_lab run, in its folder: a resume passes it back to wandb.init.
+WANDB_ID_FILE = "wandb_id.txt"
 
 
 class _ContinuingWriter(ExperimentWriter):
@@ -64,30 +76,110 @@ class RunCSVLogger(CSVLogger):
 
 
 class WandbRunLogger(WandbLogger):
-    """Lightning's WandbLogger without its ``anonymous=None`` init argument, which makes every
-    run print a deprecation warning of wandb's that says nothing about the run."""
+    """Lightning's WandbLogger, one W&B run per gan_lab run (resumes included).
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    - ``id`` (default: the one in ``<save_dir>/wandb_id.txt`` when the gan_lab run is a resume,
+      else a new one, written there): :func:`log_config` settles it before the W&B run starts,
+      so a resumed or requeued run continues the same W&B run (``resume="allow"``).
+    - ``group`` (default: :func:`sweep_group`): the jobs of one multirun or study together.
+    - Without the ``anonymous=None`` init argument, which makes every run print a deprecation
+      warning of wandb's that says nothing about the run.
+    """
+
+    def __init__(self, *args: Any, group: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self._wandb_init.get("anonymous") is None:
             self._wandb_init.pop("anonymous", None)
+        group = group or sweep_group()
+        if group:
+            self._wandb_init["group"] = group
+
+    @property
+    def id_file(self) -> Path | None:
+        return Path(self._save_dir) / WANDB_ID_FILE if self._save_dir else None
+
+    def settle_id(self, resumed: bool) -> str | None:
+        """The W&B run id: given, or kept from the run being resumed, or new (and kept)."""
+        if self._experiment is not None or self._id:
+            return self._id
+        path = self.id_file
+        if path is None:
+            return None
+        if resumed and path.is_file() and path.read_text().strip():
+            run_id = path.read_text().strip()
+        else:
+            alphabet = string.ascii_lowercase + string.digits  # as wandb's own run ids
+            run_id = "".join(secrets.choice(alphabet) for _ in range(8))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(run_id + "\n")
+        self._id = self._wandb_init["id"] = run_id
+        self._wandb_init["resume"] = "allow"
+        return run_id
+
+
+def sweep_group(max_length: int = 128) -> str | None:
+    """The W&B group of a multirun's jobs: the sweep folder's last two parts (by default
+    ``<date>/<time>``; a ``hydra.sweep.dir=studies/lr`` sweep: ``studies/lr``). None outside a
+    Hydra multirun."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        if not HydraConfig.initialized():
+            return None
+        hydra = HydraConfig.get()
+        if hydra.mode != RunMode.MULTIRUN:
+            return None
+        parts = Path(str(hydra.sweep.dir)).parts[-2:]
+        return "/".join(parts)[-max_length:] or hydra.job.name
+    except (ImportError, ValueError, AttributeError):
+        return None
 
 
 @rank_zero_only
 def finish_loggers(loggers: list[Logger]) -> None:
     """End each W&B run once the run (final evaluation included) is over: its files are
-    complete on disk, and the next job of a multirun in this process starts a run of its own."""
+    complete on disk, and the next job of a multirun in this process starts a run of its own.
+    TensorBoard's writer is closed again (flushing the final hparams)."""
     for logger in loggers:
         if isinstance(logger, WandbLogger) and logger._experiment is not None:
             logger.experiment.finish()
+        elif isinstance(logger, TensorBoardLogger) and logger._experiment is not None:
+            logger.experiment.close()  # what log_final_metrics wrote after Lightning's finalize
 
 
 @rank_zero_only
 def log_config(loggers: list[Logger], config: dict[str, Any]) -> None:
     """The resolved run config to every logger (W&B run config, TensorBoard hparams,
-    hparams.yaml beside metrics.csv), so that runs of a sweep can be told apart."""
+    hparams.yaml beside metrics.csv), so that runs of a sweep can be told apart.
+
+    Before the W&B run starts, its id is settled: a resume (the :class:`RunCSVLogger` continues
+    an existing history) continues the W&B run of the run folder."""
+    resumed = any(isinstance(lg, RunCSVLogger) and lg.resume_iteration is not None
+                  for lg in loggers)
     for logger in loggers:
+        if isinstance(logger, WandbRunLogger):
+            logger.settle_id(resumed)
         logger.log_hyperparams(config)
+
+
+@rank_zero_only
+def log_final_metrics(loggers: list[Logger], config: dict[str, Any],
+                      metrics: dict[str, Any], step: int) -> None:
+    """The final evaluation, after training: TensorBoard's hparams with these metrics (the HPARAMS
+    tab then compares the runs of a sweep; the metrics are ``final/<name>`` scalars at ``step``),
+    and the W&B run summary."""
+    final = {name: float(value) for name, value in metrics.items()
+             if name != "iteration" and isinstance(value, (int, float))
+             and not isinstance(value, bool)}
+    if not final:
+        return
+    for logger in loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(config, metrics={f"final/{k}": v for k, v in final.items()},
+                                   step=step)
+        elif isinstance(logger, WandbLogger) and logger._experiment is not None:
+            logger.experiment.summary.update({f"final/{k}": v for k, v in final.items()})
 
 
 def _uint8_hwc(image: torch.Tensor) -> np.ndarray:

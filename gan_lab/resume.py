@@ -128,7 +128,7 @@ def continue_history(plan: ResumePlan, run_dir: str | Path) -> None:
     drop rows past the checkpoint (those iterations are trained again), note the segment."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    logs = ("metrics.csv", "eval/metrics.csv", "resumes.txt")
+    logs = ("metrics.csv", "eval/metrics.csv", "resumes.txt", "wandb_id.txt")
     if plan.saved_run_dir and Path(plan.saved_run_dir).resolve() != run_dir.resolve():
         for name in logs:
             source = Path(plan.saved_run_dir) / name

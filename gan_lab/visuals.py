@@ -8,10 +8,10 @@ without a renderer is an error, never a silent skip.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 from torchvision.utils import make_grid
@@ -39,30 +39,28 @@ def render_images(visual: Visual) -> Tensor:
 
 
 def render_points(visual: Visual) -> Tensor:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from PIL import Image
+    """A scatter plot per replica, drawn with matplotlib's object API (``Figure`` on the Agg
+    canvas): no pyplot, no global backend switch, nothing left open in pyplot's figure list."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     points = visual.data.detach().float().cpu()
     if points.dim() == 2:
         points = points[None]
     if points.dim() != 3 or points.shape[-1] != 2:
         raise ValueError(f"a 'points' visual needs (N, 2) or (R, N, 2), got {tuple(points.shape)}")
-    figure, panels = plt.subplots(1, len(points), figsize=(4 * len(points), 4), dpi=100,
-                                  squeeze=False)
+    figure = Figure(figsize=(4 * len(points), 4), dpi=100)
+    canvas = FigureCanvasAgg(figure)
+    panels = figure.subplots(1, len(points), squeeze=False)
     for index, (axes, replica) in enumerate(zip(panels[0], points, strict=True)):
-        axes.scatter(replica[:, 0], replica[:, 1], s=4, alpha=0.5)
+        axes.scatter(replica[:, 0].numpy(), replica[:, 1].numpy(), s=4, alpha=0.5)
         axes.set_aspect("equal")
         if len(points) > 1:
             axes.set_title(f"replica {index}", fontsize=9)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(figure)
-    rgb = torch.frombuffer(bytearray(Image.open(buffer).convert("RGB").tobytes()), dtype=torch.uint8)
-    width, height = Image.open(buffer).size
-    return rgb.reshape(height, width, 3).permute(2, 0, 1).float() / 255
+    figure.tight_layout()
+    canvas.draw()
+    rgba = torch.from_numpy(np.asarray(canvas.buffer_rgba()).copy())  # (H, W, 4) uint8
+    return rgba[..., :3].permute(2, 0, 1).float() / 255
 
 
 RENDERERS: dict[str, Callable[[Visual], Tensor]] = {

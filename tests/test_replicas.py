@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import functools
 
-import pytest
 import lightning.pytorch as pl
+import pytest
 import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf

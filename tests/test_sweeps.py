@@ -130,3 +130,63 @@ def test_submitit_local_runs_a_job(tmp_path):
     results = json.loads((tmp_path / "0" / "results.json").read_text())
     assert results["iteration"] == 20 and "toy/reverse_kl" in results
     assert list((tmp_path / ".submitit").glob("*/*_log.out"))  # it went through submitit
+
+
+def test_study_driver_prunes_a_bad_trial_at_its_first_evaluation(tmp_path):
+    """python -m gan_lab.study: the same preset, in-process trials, Optuna's MedianPruner fed by
+    every periodic evaluation. The objective here is a test evaluator's known score (lr 1e-3: 3,
+    lr 1e-5: 5), so the second trial is worse from its first evaluation on and stops there; the
+    study's files are the Hydra sweeper's."""
+    import optuna
+
+    from gan_lab.study import main, run_study
+    from tests.conftest import TINY_TOY
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(study_name="toy_lr", storage=storage)
+    for lr in (1e-3, 1e-5):  # the trials to run, in this order (instead of TPE's picks)
+        study.enqueue_trial({"optim.generator.lr": lr, "optim.discriminator.lr": lr,
+                             "model.packing": 1})
+    folder = tmp_path / "study"
+    overrides = ["hparams_search=toy_lr", *TINY_TOY, "iterations=60", "eval.every=20",
+                 "eval.metrics.mode_coverage=null",
+                 "+eval.metrics.lr_score._target_=tests.sweep_fixtures.LearningRateScore",
+                 "eval.objective=test/lr_score",
+                 "hydra.sweeper.n_trials=2", f"hydra.sweeper.storage={storage}",
+                 "study.pruner.n_startup_trials=1", f"hydra.sweep.dir={folder}"]
+    study = run_study(overrides)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE,
+                                               optuna.trial.TrialState.PRUNED]
+    good, bad = study.trials
+    assert good.intermediate_values == pytest.approx({20: 3, 40: 3, 60: 3})  # every eval.every
+    assert bad.intermediate_values == pytest.approx({20: 5})  # stopped at its first evaluation
+    assert good.value == pytest.approx(3)
+    assert (folder / "0" / "results.json").is_file()
+    assert not (folder / "1" / "results.json").exists()
+    assert not (folder / "1" / "checkpoints" / "iter_0000040.ckpt").exists()
+    best = yaml.safe_load((folder / "optimization_results.yaml").read_text())
+    assert best["best_params"]["optim.generator.lr"] == pytest.approx(1e-3)
+    assert best["best_value"] == pytest.approx(3)
+    overrides_1 = yaml.safe_load((folder / "1" / ".hydra" / "overrides.yaml").read_text())
+    assert "optim.generator.lr=1e-05" in overrides_1  # what summarize compares runs by
+    for bad_preset in ("hparams_search=null", "hparams_search=none_such"):
+        assert main([bad_preset]) == 2  # not an Optuna preset: one line, status 2
+
+
+def test_study_driver_reads_every_presets_search_space():
+    """Each preset's params, parsed as the Hydra sweeper would, give a suggestion per key."""
+    import optuna
+
+    from gan_lab.study import search_space, suggest
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for search in SEARCHES:
+        cfg = compose_with_hydra(f"hparams_search={search}")
+        space = search_space(OmegaConf.to_container(cfg.hydra.sweeper.params))
+        trial = optuna.create_study().ask()
+        values = {key: suggest(trial, key, value) for key, value in space.items()}
+        assert set(values) == set(cfg.hydra.sweeper.params), search
+        assert cfg.study.pruner._target_ == "optuna.pruners.MedianPruner"
+        for key, value in values.items():
+            assert isinstance(value, (int, float)), (search, key, value)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import functools
 
-import pytest
 import lightning.pytorch as pl
+import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset

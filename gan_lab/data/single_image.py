@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import lightning.pytorch as pl
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset

@@ -1,0 +1,100 @@
+"""Packaging metadata: one version, a console script per command, floors and pins that say what
+works, the package list, the lint setup (pyproject.toml, constraints.txt, .pre-commit-config)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import re
+import tomllib
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+PROJECT = PYPROJECT["project"]
+
+
+def requirement(name: str, requirements: list[str]) -> str:
+    """The requirement string for ``name`` in a list such as ``project.dependencies``."""
+    found = [r for r in requirements if re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0] == name]
+    assert len(found) == 1, (name, found)
+    return found[0]
+
+
+def pins() -> dict[str, str]:
+    lines = (REPO / "constraints.txt").read_text().splitlines()
+    pairs = (line.split("#")[0].strip().split("==") for line in lines)
+    return {pair[0].lower(): pair[1] for pair in pairs if len(pair) == 2}
+
+
+def test_one_version_number():
+    import gan_lab
+
+    assert "version" in PROJECT["dynamic"] and "version" not in PROJECT
+    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "gan_lab.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", gan_lab.__version__)
+
+
+def test_a_console_script_for_every_command():
+    scripts = PROJECT["scripts"]
+    expected = {"gan-lab": "gan_lab.__main__", "gan-lab-sample": "gan_lab.sample",
+                "gan-lab-evaluate": "gan_lab.evaluate", "gan-lab-translate": "gan_lab.translate",
+                "gan-lab-classifier": "gan_lab.classifier",
+                "gan-lab-summarize": "gan_lab.summarize", "gan-lab-study": "gan_lab.study"}
+    assert {name: target.split(":")[0] for name, target in scripts.items()} == expected
+    for target in scripts.values():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), target
+
+
+def test_metadata_is_complete():
+    for key in ("description", "readme", "license", "authors", "keywords", "classifiers"):
+        assert PROJECT.get(key), key
+    assert PROJECT["license"] == "MIT" and (REPO / "LICENSE").read_text().startswith("MIT License")
+    assert "gan_lab authors" in (REPO / "LICENSE").read_text()
+
+
+def test_python_and_dependency_floors_say_what_works():
+    assert PROJECT["requires-python"] == ">=3.11"  # numpy 2.4, scikit-image 0.26 need it
+    assert PYPROJECT["tool"]["ruff"]["target-version"] == "py311"
+    deps = PROJECT["dependencies"]
+    assert requirement("torch", deps) == "torch>=2.6"  # torch.nn.utils.get_total_norm
+    assert requirement("torch-fidelity", deps) == "torch-fidelity>=0.4"  # metric_prc
+    import torch
+    import torch_fidelity.metric_prc  # noqa: F401  (the module the floor is for)
+
+    assert hasattr(torch.nn.utils, "get_total_norm")
+    # prdc: the tests' reference for density and coverage, not a runtime dependency
+    assert not [r for r in deps if r.startswith("prdc")]
+    requirement("prdc", PROJECT["optional-dependencies"]["dev"])
+
+
+@pytest.mark.parametrize("name", ["lightning", "hydra-core", "omegaconf", "torchmetrics",
+                                  "torch-fidelity", "torchdata", "wandb", "tensorboard", "torch",
+                                  "torchvision", "optuna", "hydra-optuna-sweeper", "ruff"])
+def test_constraints_pin_what_is_installed(name):
+    """constraints.txt pins the versions the suite runs with (CI installs with it)."""
+    pinned = pins()
+    assert name in pinned, f"{name} is not pinned in constraints.txt"
+    installed = importlib.metadata.version(name)
+    assert installed.split("+")[0] == pinned[name], (name, installed, pinned[name])
+
+
+def test_package_list_names_every_package():
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(REPO).parts)
+             for p in (REPO / "gan_lab").rglob("__init__.py")}
+    assert found <= listed, f"missing from [tool.setuptools] packages: {sorted(found - listed)}"
+    assert "gan_lab.conf" in listed
+
+
+def test_pre_commit_runs_the_pinned_ruff():
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
+    repos = {repo["repo"].rsplit("/", 1)[-1]: repo for repo in config["repos"]}
+    assert repos["ruff-pre-commit"]["rev"] == f"v{pins()['ruff']}"
+    hooks = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
+    assert {"ruff", "end-of-file-fixer", "trailing-whitespace"} <= hooks
+    assert all(re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"]) for repo in config["repos"])
