@@ -47,16 +47,16 @@ def plain_loop(module: Any, batches: Any, iterations: int, warmup: int, window: 
                 param.requires_grad_(name == group)
 
     for iteration in range(warmup + iterations + 1):
-        for index in range(module.n_critic):
+        for index in range(module.batches_per_iteration):
             batch = next(batches)
             if index == 0 and iteration == warmup:
                 window.open()  # the same point as Lightning's on_train_batch_start
             if index == 0 and iteration == warmup + iterations:
                 window.close()  # and this last iteration runs untimed, as on Lightning's side
-            last = index == module.n_critic - 1
+            last = index == module.batches_per_iteration - 1
             module.prepare_batch(batch)
             for phase in phases:
-                if not phase.due(iteration, last):
+                if not phase.due(iteration, index < module.n_critic, last):
                     continue
                 if freeze and len(phase.groups) == 1:
                     freeze_all_but(phase.groups[0])

@@ -404,6 +404,18 @@ def test_ada_p_rises_when_rt_is_above_target():
     assert int(aug.observations) == 0
 
 
+def test_ada_extra_forward_joins_rt_but_is_not_a_step():
+    # StyleGAN2's Dreg scores the same reals again: its signs join r_t's mean, but the official
+    # loop counts neither another D step nor its images.
+    aug = AdaptiveAugment(target=0.6, interval=2, speed_kimg=1, p_init=0.5)
+    aug.observe(_scores(1, 1, 1, 1, 1))
+    aug.observe(_scores(-1, -1, -1, -1, -1), counts_step=False)
+    assert float(aug.p) == 0.5 and int(aug.observations) == 1 and int(aug.images_seen) == 5
+    aug.observe(_scores(1, 1, 1, 1, 1))  # due: r_t = (5 - 5 + 5) / 15 = 1/3 < 0.6, 10 images
+    assert float(aug.rt) == pytest.approx(1 / 3)
+    assert float(aug.p) == pytest.approx(0.5 - 10 / 1000)
+
+
 def test_ada_p_falls_when_rt_is_below_target_and_stays_at_target():
     aug = AdaptiveAugment(target=0.6, interval=1, speed_kimg=0.5, p_init=0.5)
     aug.observe(_scores(1, -1, 1, -1))  # r_t = 0

@@ -20,6 +20,9 @@ QUIET = ["callbacks.progress=null", "trainer.enable_progress_bar=false", "callba
 TINY_PROGAN = [*QUIET, "data.image_size=8", "data.batch_size=8", "model.latent_dim=16",
                "model.generator.fmap_max=8", "model.stable_kimg=0.016", "model.fade_kimg=0.032",
                "model.log_every=1"]
+# StyleGAN's official defaults grow from 8x8 with 8-GPU batch sizes; tiny runs start at 4x4 on
+# the loader's batch.
+TINY_STYLEGAN = ["model.generator.w_dim=8", "model.batch_sizes=null", "model.start_level=0"]
 TINY_STYLEGAN2 = [*QUIET, "model=stylegan2", "data.image_size=8", "data.batch_size=4",
                   "model.latent_dim=8", "model.generator.w_dim=8", "model.generator.channel_base=32",
                   "model.generator.channel_max=8", "model.generator.mapping_layers=2",
@@ -53,7 +56,9 @@ def test_progan_fades_in_with_per_resolution_batches_and_resets_adam_per_stage(t
 
 def test_a_run_stopped_mid_fade_resumes_bitwise(tmp_path):
     for model in ("progan", "stylegan"):
-        extra = ["model.generator.w_dim=8"] if model == "stylegan" else []
+        # StyleGAN: the lr changes as 8x8 fades in (lr_by_resolution), a half-life EMA
+        extra = ([*TINY_STYLEGAN, "+model.lr_by_resolution.8=0.002", "model.ema_kimg=0.01"]
+                 if model == "stylegan" else [])
         straight, split = tmp_path / f"{model}_straight", tmp_path / f"{model}_split"
         train(straight, f"model={model}", *TINY_PROGAN, *extra, "iterations=6")
         train(split, f"model={model}", *TINY_PROGAN, *extra, "iterations=3")  # mid-fade: level 0.5
@@ -130,6 +135,106 @@ def test_stylegan2_phases_lazy_gains_and_optimizer_rescaling(tmp_path):
     opt_g, opt_d = module.configure_optimizers()[0]
     assert opt_g.param_groups[0]["lr"] == pytest.approx(0.002 * 2 / 3)
     assert opt_d.param_groups[0]["betas"][1] == pytest.approx(0.99 ** (3 / 4))
+
+
+def test_zero_weight_regularizers_keep_the_adam_rescaling_but_never_run(tmp_path):
+    # stylegan2-ada's training_loop.py rescales G's and D's Adam for intervals 4 and 16 whatever
+    # the weights (its cifar config: pl_weight 0); gan_lab's phases exist, disabled.
+    cfg = make_cfg(tmp_path, *TINY_STYLEGAN2, "model.pl_weight=0", "model.r1_gamma=0",
+                   "model.pl_every=4", "model.r1_every=16", "optim.generator.lr=0.0025",
+                   "optim.discriminator.lr=0.0025")
+    module = build_module(cfg)
+    phases = {p.name: p for p in module.phase_list}
+    assert list(phases) == ["Gmain", "Greg", "Dmain", "Dreg"]
+    assert not phases["Greg"].enabled and not phases["Dreg"].enabled
+    assert not any(phases[n].due(0, critic_batch=True, last_batch=True) for n in ("Greg", "Dreg"))
+    opt_g, opt_d = module.configure_optimizers()[0]
+    assert opt_g.param_groups[0]["lr"] == pytest.approx(0.0025 * 4 / 5)
+    assert opt_g.param_groups[0]["betas"][1] == pytest.approx(0.99 ** (4 / 5))
+    assert opt_d.param_groups[0]["lr"] == pytest.approx(0.0025 * 16 / 17)
+    assert opt_d.param_groups[0]["betas"][1] == pytest.approx(0.99 ** (16 / 17))
+    train(tmp_path, *TINY_STYLEGAN2, "model.pl_weight=0", "model.r1_gamma=0", "iterations=3")
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["state_dict"]["pl_mean"] == 0      # Greg never ran
+    header = (tmp_path / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert "loss/g_pl" not in header and "loss/d_r1" not in header
+
+
+def _tiny_stylegan2(tmp_path, *overrides):
+    module = build_module(make_cfg(tmp_path, *TINY_STYLEGAN2, *overrides))
+    torch.manual_seed(0)
+    images = torch.randn(4, 1, 8, 8)
+    return module, (images, torch.zeros(4, dtype=torch.long))
+
+
+def test_r1_uses_one_forward_whose_real_scores_feed_ada(tmp_path):
+    from gan_lab.losses.regularizers import r1_penalty
+    module, batch = _tiny_stylegan2(tmp_path, "model.r1_gamma=4")
+    observed, forwards = [], []
+    module.observe_real_scores = lambda scores, counts_step: observed.append((scores, counts_step))
+    module.discriminator.register_forward_hook(lambda *_: forwards.append(1))
+    total = module.r1_step(batch)["loss/d_r1"]
+    assert len(forwards) == 1 and len(observed) == 1          # one D forward, its scores observed
+    assert torch.allclose(observed[0][0], module.discriminator(batch[0]))
+    assert observed[0][1] is False  # joins r_t, not another D step (ADA's interval and images)
+    penalty = r1_penalty(module.critic(None), batch[0])
+    assert total.item() == pytest.approx(2 * penalty.item(), rel=1e-5)   # gamma / 2 * R1
+    total.backward()     # every D parameter in the graph (the official real_logits * 0)
+    assert all(p.grad is not None for p in module.discriminator.parameters())
+
+
+def test_each_phase_draws_its_own_codes_and_fake_labels(tmp_path):
+    # training_loop.py: all_gen_z and all_gen_c hold one slice per phase; the labels are those of
+    # random training images (fake_labels: uniform), not the real batch's.
+    module, batch = _tiny_stylegan2(tmp_path, "model.num_classes=10")
+    assert module.fake_label_source == "uniform"
+    codes, labels = [], []
+    draw_codes, draw_labels = module.noise, module.fake_labels
+    module.noise = lambda n, generator=None: codes.append(draw_codes(n)) or codes[-1]
+    module.fake_labels = lambda y, n: labels.append(draw_labels(y, n)) or labels[-1]
+    module.generator_step(batch)
+    module.path_length_step(batch)
+    module.discriminator_step(batch)
+    assert [len(z) for z in codes] == [4, 2, 4]              # Gmain, Greg (batch / 2), Dmain
+    assert not torch.equal(codes[0], codes[2]) and not torch.equal(codes[0][:2], codes[1])
+    assert [len(y) for y in labels] == [4, 2, 4]
+    assert any((y != 0).any() for y in labels)                # not the real batch's labels (0)
+    module.fake_label_source = "batch"
+    assert torch.equal(draw_labels(batch[1], 2), batch[1][:2])
+
+
+def test_stylegan_learning_rate_per_resolution_and_half_life_ema(tmp_path):
+    # NVlabs/stylegan: sched.G_lrate_dict / D_lrate_dict by the resolution of the level in
+    # training (the one fading in), and Gs_beta = 0.5 ** (minibatch / (G_smoothing_kimg * 1000)).
+    train(tmp_path, "model=stylegan", *TINY_PROGAN, *TINY_STYLEGAN, "iterations=4",
+          "+model.lr_by_resolution.8=0.004", "model.ema_kimg=0.02")
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["gan_lab"]["images_seen"] == 32    # the last batch started at 24 images: fading
+    for state in ckpt["optimizer_states"]:
+        group = state["param_groups"][0]
+        assert (group["lr"], group["base_lr"]) == (0.004, 0.001)
+    module = build_module(make_cfg(tmp_path, "model=stylegan", *TINY_PROGAN, *TINY_STYLEGAN,
+                                   "model.ema_kimg=0.02"))
+    module._batch_images = 8
+    assert module.current_ema_decay() == pytest.approx(0.5 ** (8 / 20))
+    module.ema_kimg = 0.0
+    assert module.current_ema_decay() == 0.0
+    progan = build_module(make_cfg(tmp_path, "model=progan", *TINY_PROGAN))
+    assert progan.current_ema_decay() is None and progan.ema_decay == 0.999   # ProGAN: constant
+    with pytest.raises(ValueError, match="lr_by_resolution.6=0.1"):
+        build_module(make_cfg(tmp_path, "model=progan", *TINY_PROGAN,
+                              "model.lr_by_resolution={6:0.1}"))
+
+
+def test_batch_sizes_check_only_the_resolutions_the_run_reaches(tmp_path):
+    from hydra.utils import instantiate
+    cfg = make_cfg(tmp_path, "model=progan", *TINY_PROGAN, "model.start_level=1",
+                   "model.batch_sizes={4:512,8:8}")
+    build_module(cfg).check_data(instantiate(cfg.data))     # 4x4 (512) is never trained
+    cfg = make_cfg(tmp_path, "model=progan", *TINY_PROGAN, "model.start_level=0",
+                   "model.batch_sizes={4:512,8:8}")
+    with pytest.raises(ValueError, match="data.batch_size=8: .* go up to 512"):
+        build_module(cfg).check_data(instantiate(cfg.data))
 
 
 def test_stylegan2_resumes_bitwise_across_lazy_steps_and_saves_pl_mean(tmp_path):

@@ -26,12 +26,19 @@ from gan_lab.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator, m
 #   config F (stylegan2): Generator(z_dim=512, c_dim=0, w_dim=512, img_resolution=1024,
 #     img_channels=3), Discriminator(c_dim=0, img_resolution=1024, img_channels=3)
 #     (channel_base 32768, channel_max 512, 8 mapping layers)
-#   cifar config of its train.py: c_dim=10, img_resolution=32, img_channels=3,
-#     mapping_kwargs=dict(num_layers=2), channel_base 32768, channel_max 512
+#   cifar config of its train.py (cfg_specs['cifar'] with --cond=1): c_dim=10,
+#     img_resolution=32, img_channels=3, channel_base 32768 (fmaps=1), channel_max 512,
+#     G mapping_kwargs=dict(num_layers=2) (map=2), D epilogue mbstd_group_size=32 and
+#     D architecture='orig' (train.py: "disable residual skip connections"); D's label mapping
+#     keeps the default 8 layers. The same D with the default 'resnet' architecture (not the
+#     official cifar D) has 23,876,096 parameters, with 'skip' 23,095,808; unconditional
+#     (c_dim=0) the orig D has 20,720,641 and G 19,947,539.
 OFFICIAL_G_PARAMS_1024 = 30_370_060
 OFFICIAL_D_PARAMS_1024 = 29_012_513
 OFFICIAL_G_PARAMS_CIFAR = 20_215_315
-OFFICIAL_D_PARAMS_CIFAR = 23_876_096
+OFFICIAL_D_PARAMS_CIFAR = 23_089_664            # architecture='orig', the official cifar D
+OFFICIAL_D_PARAMS_CIFAR_SETTING = {"orig": 23_089_664, "resnet": 23_876_096, "skip": 23_095_808}
+OFFICIAL_PARAMS_CIFAR_UNCONDITIONAL = {"G": 19_947_539, "D": 20_720_641}
 
 TINY = dict(channel_base=256, channel_max=16)    # 4 px: 16 ch, 8: 16, 16: 16, 32: 8, 64: 4
 TAPS = [0.25, 0.75, 0.75, 0.25]                  # [1, 3, 3, 1] / 8 times the per-axis gain 2
@@ -255,9 +262,35 @@ def test_parameter_counts_match_official():
     assert _count(StyleGAN2Generator()) == OFFICIAL_G_PARAMS_1024
     assert _count(StyleGAN2Discriminator()) == OFFICIAL_D_PARAMS_1024
     g = StyleGAN2Generator(image_size=32, num_classes=10, mapping_layers=2)
-    d = StyleGAN2Discriminator(image_size=32, num_classes=10, mbstd_group_size=32)
+    d = StyleGAN2Discriminator(image_size=32, num_classes=10, mbstd_group_size=32,
+                               architecture="orig")
     assert _count(g) == OFFICIAL_G_PARAMS_CIFAR
     assert _count(d) == OFFICIAL_D_PARAMS_CIFAR
+    for architecture, count in OFFICIAL_D_PARAMS_CIFAR_SETTING.items():
+        d = StyleGAN2Discriminator(image_size=32, num_classes=10, architecture=architecture)
+        assert _count(d) == count, architecture
+    assert _count(StyleGAN2Generator(image_size=32, mapping_layers=2)) == \
+        OFFICIAL_PARAMS_CIFAR_UNCONDITIONAL["G"]
+    assert _count(StyleGAN2Discriminator(image_size=32, architecture="orig")) == \
+        OFFICIAL_PARAMS_CIFAR_UNCONDITIONAL["D"]
+
+
+@pytest.mark.parametrize("architecture", ["resnet", "orig", "skip"])
+def test_discriminator_architectures(architecture):
+    d = StyleGAN2Discriminator(image_size=[16, 32], architecture=architecture, **TINY)
+    x = torch.randn(4, 3, 16, 32, requires_grad=True)
+    scores = d(x)
+    assert scores.shape == (4,) and torch.isfinite(scores).all()
+    scores.sum().backward()
+    assert x.grad.abs().sum() > 0
+    # resnet: a 1x1 skip per block; skip: a fromRGB per block and in the epilogue; orig: neither
+    has = {name.split(".")[-2] for name, _ in d.named_parameters()}
+    assert ("skip" in has) == (architecture == "resnet")
+    assert all((b.fromrgb is not None) == (i == 0 or architecture == "skip")
+               for i, b in enumerate(d.blocks))
+    assert (d.epilogue.fromrgb is not None) == (architecture == "skip")
+    with pytest.raises(ValueError, match="architecture='deep'"):
+        StyleGAN2Discriminator(image_size=16, architecture="deep", **TINY)
 
 
 # ----------------------------------------------------------------------------- conditioning
@@ -355,11 +388,26 @@ OFFICIAL_D_KEYS = {
 }
 
 
+# The same Discriminator with architecture='orig' lacks the 1x1 skip; with 'skip' it has a
+# fromRGB in the epilogue too (training/networks.py, DiscriminatorBlock / DiscriminatorEpilogue).
+OFFICIAL_D_KEYS_ORIG = {k: v for k, v in OFFICIAL_D_KEYS.items() if not k.startswith("b8.skip")}
+OFFICIAL_D_KEYS_SKIP = {**OFFICIAL_D_KEYS_ORIG,
+                        "b4.fromrgb.weight": ("epilogue.fromrgb.weight", (8, 3, 1, 1)),
+                        "b4.fromrgb.bias": ("epilogue.fromrgb.bias", (8,)),
+                        "b4.fromrgb.resample_filter": (None, _F)}
+
+
 @pytest.mark.parametrize("cls, keys", [(StyleGAN2Generator, OFFICIAL_G_KEYS),
-                                       (StyleGAN2Discriminator, OFFICIAL_D_KEYS)])
+                                       (StyleGAN2Discriminator, OFFICIAL_D_KEYS),
+                                       (StyleGAN2Discriminator, OFFICIAL_D_KEYS_ORIG),
+                                       (StyleGAN2Discriminator, OFFICIAL_D_KEYS_SKIP)])
 def test_from_official_state_dict_maps_every_tensor(cls, keys):
     official = {k: torch.randn(shape) for k, (_, shape) in keys.items()}
     net = cls.from_official_state_dict(official)
+    if cls is StyleGAN2Discriminator:
+        expected = ("skip" if keys is OFFICIAL_D_KEYS_SKIP else
+                    "orig" if keys is OFFICIAL_D_KEYS_ORIG else "resnet")
+        assert net.architecture == expected
     ours = net.state_dict()
     for key, (name, _) in keys.items():
         if name is not None:

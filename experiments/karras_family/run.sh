@@ -22,19 +22,26 @@ mkdir -p "$OUT"
 
 # CPU widths: 32 feature maps at 32 px for every model (DCGAN: width 32, as in
 # experiments/fashion_mnist_losses; the Karras nets: at most 32 maps), 128-d latents and styles.
+# StyleGAN as these runs first trained it (before issue 21 made the official loop its default):
+# growth from 4 px with the loader's batch throughout, one lr, a constant EMA decay of 0.999.
+# stylegan_hl: the same with the official EMA half-life of 10 kimg (NVlabs/stylegan).
+STYLEGAN_V0="model.start_level=0 model.batch_sizes=null model.lr_by_resolution=null model.ema_kimg=null"
 declare -A MODEL=(
   [dcgan]="model=dcgan model.generator.width=32 model.discriminator.width=32"
   [progan]="model=progan model.latent_dim=128 model.generator.fmap_max=32 model.stable_kimg=$PHASE_KIMG model.fade_kimg=$PHASE_KIMG"
-  [stylegan]="model=stylegan model.latent_dim=128 model.generator.w_dim=128 model.generator.fmap_max=32 model.stable_kimg=$PHASE_KIMG model.fade_kimg=$PHASE_KIMG loss.r1_gamma=0.01"
+  [stylegan]="model=stylegan model.latent_dim=128 model.generator.w_dim=128 model.generator.fmap_max=32 model.stable_kimg=$PHASE_KIMG model.fade_kimg=$PHASE_KIMG loss.r1_gamma=0.01 $STYLEGAN_V0"
+  [stylegan_hl]="model=stylegan model.latent_dim=128 model.generator.w_dim=128 model.generator.fmap_max=32 model.stable_kimg=$PHASE_KIMG model.fade_kimg=$PHASE_KIMG loss.r1_gamma=0.01 $STYLEGAN_V0 model.ema_kimg=10"
   [stylegan2]="model=stylegan2 model.latent_dim=128 model.generator.w_dim=128 model.generator.channel_base=1024 model.generator.channel_max=32 model.r1_gamma=0.01 model.ema_rampup=0.05"
 )
 jobs=()
+NAMES=${NAMES:-"dcgan progan stylegan stylegan2"}   # also stylegan_hl
+LIMITED=${LIMITED:-1}                                # 0: skip the limited-data runs
 for seed in $SEEDS; do
-  for name in dcgan progan stylegan stylegan2; do
+  for name in $NAMES; do
     jobs+=("${name}_s${seed}|${MODEL[$name]} seed=$seed")
   done
 done
-for size in 1000 5000; do   # the limited-data study: StyleGAN2, seed 0
+for size in $([ "$LIMITED" = 1 ] && echo 1000 5000); do   # the limited-data study: StyleGAN2, seed 0
   jobs+=("n${size}_none_s0|${MODEL[stylegan2]} data.subset=$size seed=0")
   jobs+=("n${size}_diffaugment_s0|${MODEL[stylegan2]} data.subset=$size augment=diffaugment seed=0")
   jobs+=("n${size}_ada_s0|${MODEL[stylegan2]} data.subset=$size augment=ada augment.speed_kimg=100 seed=0")

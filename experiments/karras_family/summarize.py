@@ -29,7 +29,8 @@ from gan_lab.summarize import (
 )
 
 HERE = Path(__file__).resolve().parent
-MODELS = {"dcgan": "DCGAN", "progan": "ProGAN", "stylegan": "StyleGAN", "stylegan2": "StyleGAN2"}
+MODELS = {"dcgan": "DCGAN", "progan": "ProGAN", "stylegan": "StyleGAN", "stylegan2": "StyleGAN2",
+          "stylegan_hl": "StyleGAN, 10 kimg EMA half-life"}
 LIMITED = {f"n{n}_{aug}": (n, aug) for n in (1000, 5000)
            for aug in ("none", "diffaugment", "ada")}
 METRICS = {"classifier/fid": "FID", "classifier/kid": "KID", "classifier/precision": "precision",

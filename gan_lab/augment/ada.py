@@ -230,8 +230,12 @@ class AdaptiveAugment(Augment):
     # -- p control (sec. 3) --------------------------------------------------------------------
 
     @torch.no_grad()
-    def observe(self, real_scores: Tensor) -> None:
-        """Accumulate ``sign(D(real))``; every ``interval`` calls, measure ``r_t`` and move ``p``.
+    def observe(self, real_scores: Tensor, counts_step: bool = True) -> None:
+        """Accumulate ``sign(D(real))``; every ``interval`` D steps, measure ``r_t`` and move
+        ``p`` by the images seen. ``counts_step=False`` (StyleGAN2's Dreg forward on the same
+        reals): the signs join r_t's mean, but neither the step nor its images are counted, as
+        the official loop (its r_t averages the signs both phases report; p moves every
+        ``ada_interval`` iterations by batch x interval images).
 
         Written with tensor ops only (no host sync); the adjustment is selected by ``where``.
         """
@@ -241,7 +245,8 @@ class AdaptiveAugment(Augment):
             [
                 torch.sign(scores.float()).sum().round().long().to(device),
                 torch.tensor(scores.numel(), device=device),
-                torch.tensor(scores.shape[0] if scores.ndim else 1, device=device),
+                torch.tensor((scores.shape[0] if scores.ndim else 1) if counts_step else 0,
+                             device=device),
             ]
         )
         if dist.is_available() and dist.is_initialized():
@@ -249,6 +254,8 @@ class AdaptiveAugment(Augment):
         self.sign_sum += step[0]
         self.sign_count += step[1]
         self.images_seen += step[2]
+        if not counts_step:
+            return
         self.observations += 1
 
         due = self.observations >= self.interval

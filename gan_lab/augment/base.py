@@ -27,12 +27,13 @@ class Augment(nn.Module):
         """Augmented images of the same shape as ``x`` (NCHW), differentiable w.r.t. ``x``."""
         raise NotImplementedError
 
-    def observe(self, real_scores: Tensor) -> None:
-        """Called by the scheme after each D step with D's raw scores on augmented reals.
+    def observe(self, real_scores: Tensor, counts_step: bool = True) -> None:
+        """Called by the scheme after each D step with D's raw scores on augmented reals
+        (``counts_step=False``: another forward's scores on the same step's reals).
 
         The default ignores them; adaptive augmentations use them to steer their strength.
         """
-        del real_scores
+        del real_scores, counts_step
 
     def metrics(self) -> dict[str, float]:
         """Values to log, keyed ``augment/<name>``; none by default."""

@@ -218,11 +218,15 @@ class AdversarialModule(pl.LightningModule):
         net = self.discriminator if net is None else net
         return net(self.augment(x), *args, **kwargs)
 
-    def observe_real_scores(self, scores: Tensor) -> None:
+    def observe_real_scores(self, scores: Tensor, counts_step: bool = True) -> None:
         """Tell the augmentation D's scores on (augmented) reals (ADA's overfitting signal), and
         log their mean sign, ADA's r_t = E[sign(D(real))] (Karras et al. 2020, eq. 1), as
-        ``health/r_t`` (the mean over the log interval; callbacks/health.py reads it)."""
-        self.augment.observe(scores.detach())
+        ``health/r_t`` (the mean over the log interval; callbacks/health.py reads it).
+
+        ``counts_step=False``: the scores of an extra forward on the same reals (StyleGAN2's Dreg)
+        join r_t's mean but are not another D step with its images (the official loss reports
+        both phases' signs; the loop counts each batch once)."""
+        self.augment.observe(scores.detach(), counts_step=counts_step)
         self._accumulate({"health/r_t": torch.sign(scores.detach().float()).mean()})
 
     # ----------------------------------------------------------------- EMA

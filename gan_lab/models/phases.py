@@ -47,6 +47,11 @@ class Phase:
             the official code does for any group with a lazy phase.
         critic: runs on each of the iteration's ``n_critic`` batches, not only on the last.
         after: called after the optimizer step (e.g. WGAN weight clipping).
+        enabled: False for a phase that is declared but never runs (a regularizer of weight
+            0). A disabled lazy phase still rescales its group's optimizer: stylegan2-ada's
+            training_loop.py keeps Greg / Dreg and their lr / betas rescaling (G_reg_interval 4,
+            D_reg_interval 16) whatever the weights, and a zero-weight phase there steps nothing
+            (no gradient reaches its parameters), e.g. the cifar config's pl_weight 0.
     """
 
     name: str
@@ -57,6 +62,7 @@ class Phase:
     lazy: bool = False
     critic: bool = False
     after: Callable[[], None] | None = None
+    enabled: bool = True
 
     def __post_init__(self) -> None:
         if int(self.every) < 1:
@@ -82,12 +88,15 @@ class Phase:
     def due(self, iteration: int, critic_batch: bool, last_batch: bool) -> bool:
         """Whether this phase runs on a batch of iteration ``iteration`` (0-based): critic
         phases on the critic's batches, the others on the iteration's last batch (the critic's
-        last, or the generator's own with ``fresh_generator_batch``)."""
+        last, or the generator's own with ``fresh_generator_batch``); never when disabled."""
+        if not self.enabled:
+            return False
         return (critic_batch if self.critic else last_batch) and iteration % self.every == 0
 
 
 def lazy_ratio(phases: list[Phase], group: str) -> float:
-    """c = k / (k + 1) for the group's lazy phase of interval k, 1 if it has none."""
+    """c = k / (k + 1) for the group's lazy phase of interval k, 1 if it has none; disabled lazy
+    phases count (the official loop rescales for the declared interval, weight or no weight)."""
     intervals = [p.every for p in phases if group in p.groups and p.lazy and p.every > 1]
     return 1.0 if not intervals else min(intervals) / (min(intervals) + 1)
 

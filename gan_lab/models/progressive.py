@@ -68,10 +68,24 @@ class ProgressiveGAN(GAN):
     layers in use, w_avg is tracked for truncation, and sampling takes ``truncation_psi``,
     ``truncation_cutoff``, ``space`` (z, w, w+) and ``noise_mode``.
 
+    Per-resolution learning rates (``lr_by_resolution``, e.g. {128: 0.0015, 256: 0.002}: the
+    official G_lrate_dict / D_lrate_dict, which every official preset sets alike for G and D)
+    replace every optimizer group's lr while the nets work at that resolution (the resolution
+    of the level fading in, as the official TrainingSchedule); other resolutions train at the
+    group's own lr (``optim.<group>.lr``, the official G_lrate_base / D_lrate_base 0.001).
+
+    G's EMA: a constant ``ema_decay`` per iteration (ProGAN's G_smoothing 0.999), or with
+    ``ema_kimg`` a half-life in thousands of images, beta = 0.5 ** (minibatch / (ema_kimg *
+    1000)) for the iteration's minibatch at the current resolution (StyleGAN's
+    G_smoothing_kimg 10, NVlabs/stylegan training/training_loop.py); buffers are copied.
+
     The losses (ProGAN: WGAN-GP with lambda 10 and the drift term epsilon 0.001,
     ``loss=wgan_gp loss.drift=0.001``; StyleGAN: non-saturating with R1 gamma 10) come from
-    ``loss``; n_critic 1 and G EMA 0.999 from the model config. Samples for evaluation and grids
-    are upsampled (nearest) to the full size while the nets are still small.
+    ``loss``; n_critic 1 from the model config. Samples for evaluation and grids are upsampled
+    (nearest) to the full size while the nets are still small.
+
+    Deliberate difference: the official loops revisit the schedule every 4 minibatches
+    (minibatch_repeats); here it is read before every batch.
     """
 
     counters = (*GAN.counters, "images_seen", "stage")
@@ -81,10 +95,22 @@ class ProgressiveGAN(GAN):
                  latent_dim: int, stable_kimg: float = 600.0, fade_kimg: float = 600.0,
                  start_level: int = 0, batch_sizes: Mapping[int, int] | None = None,
                  reset_optimizers: bool = True, style_mixing: float = 0.0,
-                 **training: Any) -> None:
+                 lr_by_resolution: Mapping[int, float] | None = None,
+                 ema_kimg: float | None = None, **training: Any) -> None:
+        if ema_kimg is not None:
+            if float(ema_kimg) < 0:
+                raise ValueError(f"model.ema_kimg={ema_kimg}: must be null or >= 0")
+            training.setdefault("ema_decay", 0.999)  # the EMA exists; its decay is the half-life
         super().__init__(generator, discriminator, loss, latent_dim, **training)
         if not 0.0 <= float(style_mixing) <= 1.0:
             raise ValueError(f"model.style_mixing={style_mixing}: must be in [0, 1]")
+        self.lr_by_resolution = {int(k): float(v) for k, v in (lr_by_resolution or {}).items()}
+        for resolution, lr in self.lr_by_resolution.items():
+            if resolution < 4 or resolution & (resolution - 1) or not lr > 0:
+                raise ValueError(f"model.lr_by_resolution.{resolution}={lr}: keys must be "
+                                 "resolutions (powers of two >= 4) and learning rates > 0")
+        self.ema_kimg = None if ema_kimg is None else float(ema_kimg)
+        self._batch_images = 0
         self.schedule = GrowthSchedule(generator.max_level, stable_kimg, fade_kimg, start_level)
         self.batch_sizes = {int(k): int(v) for k, v in (batch_sizes or {}).items()}
         for resolution, size in self.batch_sizes.items():
@@ -118,7 +144,27 @@ class ProgressiveGAN(GAN):
                     # Adam's moments and step counts (inside Lightning's wrapper, if any)
                     getattr(optimizer, "optimizer", optimizer).state.clear()
             self.stage = stage
-        self.images_seen += self.batch_size_at(self._level, len(batch[0]))
+        if self.lr_by_resolution:
+            self._set_learning_rates(resolution_at(self._level))
+        self._batch_images = self.batch_size_at(self._level, len(batch[0]))
+        self.images_seen += self._batch_images
+
+    def _set_learning_rates(self, resolution: int) -> None:
+        """Every group's lr: ``lr_by_resolution[resolution]``, else the group's own (kept in its
+        param groups as ``base_lr``, so it survives checkpoints)."""
+        for optimizer in self.named_optimizers().values():
+            for group in getattr(optimizer, "optimizer", optimizer).param_groups:
+                base = group.setdefault("base_lr", group["lr"])
+                group["lr"] = self.lr_by_resolution.get(resolution, base)
+
+    def current_ema_decay(self) -> float | None:
+        """With ``ema_kimg``: 0.5 ** (minibatch / (ema_kimg * 1000)) (0 for a zero half-life), as
+        StyleGAN's Gs_beta; None: the constant ``ema_decay``."""
+        if self.ema_kimg is None:
+            return None
+        if self.ema_kimg == 0:
+            return 0.0
+        return 0.5 ** (self._batch_images / (self.ema_kimg * 1000))
 
     # ----------------------------------------------------------------- hooks
     def real_samples(self, batch: Any) -> tuple[Tensor, Tensor | None]:
@@ -149,7 +195,10 @@ class ProgressiveGAN(GAN):
         if tuple(datamodule.sample_shape[1:]) != (side, side):
             raise ValueError(f"data: images of {tuple(datamodule.sample_shape)}, but the nets "
                              f"grow to {side}x{side}; set data.image_size={side}")
-        largest = max(self.batch_sizes.values(), default=0)
+        # Only the resolutions this run trains at (from start_level up) need the loader's batch.
+        reached = [4 * 2 ** k for k in range(self.schedule.start_level,
+                                             self.schedule.max_level + 1)]
+        largest = max((self.batch_sizes.get(r, 0) for r in reached), default=0)
         if largest > datamodule.batch_size:
             raise ValueError(f"data.batch_size={datamodule.batch_size}: the per-resolution "
                              f"batch sizes go up to {largest}; raise data.batch_size to it")

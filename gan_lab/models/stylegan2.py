@@ -9,7 +9,6 @@ import torch
 from torch import Tensor, nn
 
 from gan_lab.losses import AdversarialLoss
-from gan_lab.losses.regularizers import r1_penalty
 from gan_lab.models.gan import GAN
 from gan_lab.models.phases import Phase
 from gan_lab.models.styles import mix_styles, style_generate, to_w_plus
@@ -33,6 +32,17 @@ def path_length_penalty(images: Tensor, ws: Tensor, pl_mean: Tensor, decay: floa
     return (lengths - mean).square(), mean.detach()
 
 
+def r1_penalty_and_scores(critic: Any, real: Tensor) -> tuple[Tensor, Tensor]:
+    """R1 (Mescheder et al. 2018, eq. 9, without gamma / 2): E||grad_x D(x)||^2 at the reals, and
+    the scores of that same forward (float32, autocast off, compiled nets eager: as
+    gan_lab.losses.regularizers, whose penalty runs its own forward)."""
+    with torch.autocast(device_type=real.device.type, enabled=False), eager_nets():
+        x = real.detach().float().requires_grad_(True)
+        scores = critic(x)
+        (grad,) = torch.autograd.grad(scores.float().sum(), x, create_graph=True)
+    return grad.flatten(1).square().sum(dim=1).mean(), scores
+
+
 class StyleGAN2(GAN):
     """Karras et al. 2020, "Analyzing and Improving the Image Quality of StyleGAN", with the
     phases of the official training loop (NVlabs/stylegan2-ada-pytorch, training/loss.py):
@@ -46,8 +56,10 @@ class StyleGAN2(GAN):
     - Dreg, every ``r1_every`` (16) iterations, lazily: R1 (gamma / 2) E||grad D(x)||^2 at the
       (augmented) reals, gamma = ``r1_gamma``.
 
-    Lazy phases scale their optimizer's lr by c = k / (k + 1) and betas by ** c (sec. 3.1 and
-    the official code). G's EMA follows the official ramp: half-life ``ema_kimg`` thousand images,
+    Each phase draws its own z, and with ``fake_labels="uniform"`` its own fake labels (the
+    official loop's all_gen_z / all_gen_c, one slice per phase); Dreg's real scores feed ADA's
+    r_t as Dmain's do. Lazy phases scale their optimizer's lr by c = k / (k + 1) and betas by
+    ** c (sec. 3.1 and the official code), also when their weight is 0. G's EMA follows the official ramp: half-life ``ema_kimg`` thousand images,
     at most ``ema_rampup`` times the images shown; buffers (w_avg, noise) are copied.
 
     Sampling takes ``truncation_psi``, ``truncation_cutoff``, ``space`` (z, w, w+) and
@@ -89,16 +101,20 @@ class StyleGAN2(GAN):
 
     # ----------------------------------------------------------------- phases
     def phases(self) -> list[Phase]:
-        phases = [Phase("Gmain", "generator", self.generator_step, "loss/g")]
-        if self.pl_weight > 0:
-            phases.append(Phase("Greg", "generator", self.path_length_step, "loss/g_pl",
-                                every=self.pl_every, lazy=True))
-        phases.append(Phase("Dmain", "discriminator", self.discriminator_step, "loss/d",
-                            critic=True))
-        if self.r1_gamma > 0:
-            phases.append(Phase("Dreg", "discriminator", self.r1_step, "loss/d_r1",
-                                every=self.r1_every, lazy=True, critic=True))
-        return phases
+        """Gmain, Greg, Dmain, Dreg as the official loop. Greg and Dreg always exist, so G's and
+        D's Adam are rescaled for intervals 4 and 16 (lr * k / (k + 1), betas ** (k / (k + 1)))
+        even when a weight is 0 (the cifar config's pl_weight 0: G at lr 0.0025 * 4 / 5, beta2
+        0.99 ** (4 / 5)); a phase of weight 0 is disabled and never runs (training_loop.py builds
+        both phases per net whenever its reg_interval is set, and loss.py computes nothing for
+        a zero weight)."""
+        return [
+            Phase("Gmain", "generator", self.generator_step, "loss/g"),
+            Phase("Greg", "generator", self.path_length_step, "loss/g_pl", every=self.pl_every,
+                  lazy=True, enabled=self.pl_weight > 0),
+            Phase("Dmain", "discriminator", self.discriminator_step, "loss/d", critic=True),
+            Phase("Dreg", "discriminator", self.r1_step, "loss/d_r1", every=self.r1_every,
+                  lazy=True, critic=True, enabled=self.r1_gamma > 0),
+        ]
 
     def prepare_batch(self, batch: Any) -> None:
         self._batch_images = len(batch[0])
@@ -117,7 +133,7 @@ class StyleGAN2(GAN):
     def path_length_step(self, batch: Any) -> dict[str, Tensor]:
         _, labels = self.real_samples(batch)
         size = max(1, len(batch[0]) // self.pl_batch_shrink)
-        labels = None if labels is None else labels[:size]
+        labels = self.fake_labels(labels, size)   # fresh draws with fake_labels="uniform"
         # eager_nets: a compiled synthesis (speed.compile) cannot be differentiated twice.
         with torch.autocast(device_type=self.device.type, enabled=False), eager_nets():
             ws = to_w_plus(self.generator, self.noise(size), labels, update_w_avg=True)
@@ -131,9 +147,15 @@ class StyleGAN2(GAN):
         return {"loss/g_pl": total, "reg/pl_mean": mean}
 
     def r1_step(self, batch: Any) -> dict[str, Tensor]:
+        """R1 at the (augmented) reals from one forward whose scores also feed ADA's r_t, as
+        the official loss.py (its Dreg phase reports Loss/signs/real like Dmain)."""
         real, labels = self.real_samples(batch)
-        penalty = r1_penalty(self.critic(labels), real)
-        return {"loss/d_r1": 0.5 * self.r1_gamma * penalty}
+        penalty, scores = r1_penalty_and_scores(self.critic(labels), real)
+        self.observe_real_scores(scores, counts_step=False)
+        # scores * 0 keeps D's output layer in the graph (the official real_logits * 0), so DDP
+        # sees every parameter used.
+        total = (scores.float() * 0).mean() + 0.5 * self.r1_gamma * penalty
+        return {"loss/d_r1": total}
 
     # ----------------------------------------------------------------- EMA
     def current_ema_decay(self) -> float:

@@ -4,7 +4,8 @@ Karras et al. 2020, "Analyzing and Improving the Image Quality of StyleGAN" (Sty
 E/F: a skip generator (a toRGB per block, the images upsampled and summed, sec. 4.1, fig. 7b)
 whose convolutions are modulated and demodulated by the style (sec. 2.2, eq. 1-3), with
 per-pixel noise of learned strength and a learned constant input; a residual discriminator
-(fig. 7c) with FIR down-sampling ([1, 3, 3, 1]) and minibatch standard deviation in the epilogue;
+(fig. 7c; or, by ``architecture``, the plain "orig" one of the official cifar config, or "skip")
+with FIR down-sampling ([1, 3, 3, 1]) and minibatch standard deviation in the epilogue;
 projection conditioning as StyleGAN2-ADA (Karras et al. 2020b). Layer shapes, initialization and
 parameter names inside the blocks follow the official NVlabs/stylegan2-ada-pytorch, so parameter
 counts agree exactly and ``from_official_state_dict`` loads its weights.
@@ -32,7 +33,7 @@ from gan_lab.nets.equalized import (
     MinibatchStddev,
     lrelu_gain,
 )
-from gan_lab.nets.filters import conv2d_resample, setup_filter, upsample2d
+from gan_lab.nets.filters import conv2d_resample, downsample2d, setup_filter, upsample2d
 
 __all__ = [
     "StyleGAN2Discriminator",
@@ -332,47 +333,75 @@ class _FIRDownConv2d(EqualizedConv2d):
         return lrelu_gain(x) if self.activation == "lrelu" else x
 
 
+D_ARCHITECTURES = ("resnet", "orig", "skip")
+
+
 class DiscriminatorBlock(nn.Module):
-    """Residual block (StyleGAN2 fig. 7c): conv3x3, conv3x3 + FIR down, plus a FIR-down 1x1 skip;
-    the sum is scaled by sqrt(1/2) to keep the variance. The first block reads RGB (fromRGB)."""
+    """One resolution of the discriminator (StyleGAN2 fig. 7): conv3x3, conv3x3 + FIR down.
+
+    ``architecture``: "resnet" (config E/F, fig. 7c) adds a FIR-down 1x1 skip and scales the sum
+    by sqrt(1/2); "orig" is the plain stack (config A-D, the StyleGAN discriminator with FIR
+    down-sampling; the official cifar config); "skip" (fig. 7b) reads the image at every
+    resolution through its own fromRGB, added to the features, and passes the image on FIR
+    down-sampled. The first block reads RGB in every architecture (fromRGB).
+    forward(x, img) -> (x, img); x is None in the first block, img None unless "skip".
+    """
 
     def __init__(self, in_channels: int, tmp_channels: int, out_channels: int,
-                 image_channels: int) -> None:
+                 image_channels: int, architecture: str = "resnet") -> None:
         super().__init__()
+        self.architecture = architecture
         self.fromrgb = (EqualizedConv2d(image_channels, tmp_channels, 1, activation="lrelu")
-                        if in_channels == 0 else None)
+                        if in_channels == 0 or architecture == "skip" else None)
         self.conv0 = EqualizedConv2d(tmp_channels, tmp_channels, 3, activation="lrelu")
         self.conv1 = _FIRDownConv2d(tmp_channels, out_channels, 3, activation="lrelu")
-        self.skip = _FIRDownConv2d(tmp_channels, out_channels, 1, bias=False)
+        self.skip = (_FIRDownConv2d(tmp_channels, out_channels, 1, bias=False)
+                     if architecture == "resnet" else None)
+        if architecture == "skip":
+            self.register_buffer("resample_filter", setup_filter(), persistent=False)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor | None, img: Tensor | None) -> tuple[Tensor, Tensor | None]:
         if self.fromrgb is not None:
-            x = self.fromrgb(x)
-        y = self.skip(x) * _SQRT_HALF
-        return y + self.conv1(self.conv0(x)) * _SQRT_HALF
+            y = self.fromrgb(img)
+            x = y if x is None else x + y
+            img = downsample2d(img, self.resample_filter) if self.architecture == "skip" else None
+        if self.skip is not None:
+            return self.skip(x) * _SQRT_HALF + self.conv1(self.conv0(x)) * _SQRT_HALF, img
+        return self.conv1(self.conv0(x)), img
 
 
 class DiscriminatorEpilogue(nn.Module):
-    """The 4 x 4r head: minibatch stddev (ProGAN sec. 3), conv3x3, FC, output FC (1 score, or
-    ``cmap_dim`` features for projection)."""
+    """The 4 x 4r head: (with the "skip" architecture, a fromRGB of the 4 px image added first)
+    minibatch stddev (ProGAN sec. 3), conv3x3, FC, output FC (1 score, or ``cmap_dim`` features
+    for projection)."""
 
     def __init__(self, channels: int, size: tuple[int, int], cmap_dim: int,
-                 mbstd_group_size: int, mbstd_num_channels: int) -> None:
+                 mbstd_group_size: int, mbstd_num_channels: int, image_channels: int = 3,
+                 architecture: str = "resnet") -> None:
         super().__init__()
+        self.fromrgb = (EqualizedConv2d(image_channels, channels, 1, activation="lrelu")
+                        if architecture == "skip" else None)
         self.mbstd = (MinibatchStddev(mbstd_group_size, mbstd_num_channels)
                       if mbstd_num_channels > 0 else None)
         self.conv = EqualizedConv2d(channels + mbstd_num_channels, channels, 3, activation="lrelu")
         self.fc = EqualizedLinear(channels * size[0] * size[1], channels, activation="lrelu")
         self.out = EqualizedLinear(channels, cmap_dim if cmap_dim else 1)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, img: Tensor | None = None) -> Tensor:
+        if self.fromrgb is not None:
+            x = x + self.fromrgb(img)
         if self.mbstd is not None:
             x = self.mbstd(x)
         return self.out(self.fc(self.conv(x).flatten(1)))
 
 
 class StyleGAN2Discriminator(nn.Module):
-    """StyleGAN2 residual discriminator (Karras et al. 2020, config E/F, fig. 7c).
+    """StyleGAN2 discriminator (Karras et al. 2020), residual by default (config E/F, fig. 7c).
+
+    ``architecture``: "resnet" (fig. 7c, configs E/F and stylegan2-ada's default), "orig" (no
+    skip connections; stylegan2-ada's cifar config sets it: 23,089,664 parameters at its 32 px
+    conditional setting against resnet's 23,876,096) or "skip" (fig. 7b); see
+    :class:`DiscriminatorBlock`.
 
     With ``num_classes`` > 0, projection conditioning as StyleGAN2-ADA: a mapping network (8 FC
     layers, lr multiplier 0.01) embeds the label to cmap (``cmap_dim``, default the 4-px channel
@@ -382,39 +411,46 @@ class StyleGAN2Discriminator(nn.Module):
 
     def __init__(self, image_size=1024, channels: int = 3, num_classes: int = 0,
                  channel_base: int = 32768, channel_max: int = 512, mbstd_group_size: int = 4,
-                 mbstd_num_channels: int = 1, cmap_dim: int | None = None) -> None:
+                 mbstd_num_channels: int = 1, cmap_dim: int | None = None,
+                 architecture: str = "resnet") -> None:
         super().__init__()
         if int(channels) < 1:
             raise ValueError(f"channels={channels}: must be a positive integer")
         if int(num_classes) < 0:
             raise ValueError(f"num_classes={num_classes}: must be >= 0 (0: unconditional)")
+        if architecture not in D_ARCHITECTURES:
+            raise ValueError(f"architecture={architecture!r}: must be one of "
+                             f"{', '.join(D_ARCHITECTURES)}")
         (height, width), levels = _layout(image_size, channel_base, channel_max)
         if len(levels) < 2:     # the epilogue has no fromRGB: at least one block must read RGB
             raise ValueError(f"image_size={image_size!r}: the StyleGAN2 discriminator needs a "
                              "smaller side of at least 8 px")
         self.image_shape = (int(channels), height, width)
         self.num_classes = int(num_classes)
+        self.architecture = architecture
         ch4 = levels[0][2]
         self.cmap_dim = (int(cmap_dim) if cmap_dim else ch4) if self.num_classes else 0
         self.blocks = nn.ModuleList()
         for i in range(len(levels) - 1, 0, -1):     # from the image size down to 8 px
             tmp, out = levels[i][2], levels[i - 1][2]
             self.blocks.append(DiscriminatorBlock(0 if i == len(levels) - 1 else tmp, tmp, out,
-                                                  channels))
+                                                  channels, architecture))
         self.mapping = None
         if self.num_classes:
             self.mapping = MappingNetwork(0, self.cmap_dim, num_ws=1, num_classes=num_classes,
                                           normalize_z=False)
         self.epilogue = DiscriminatorEpilogue(ch4, levels[0][1], self.cmap_dim,
-                                              int(mbstd_group_size), int(mbstd_num_channels))
+                                              int(mbstd_group_size), int(mbstd_num_channels),
+                                              int(channels), architecture)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         if x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
             raise ValueError(f"input of shape {tuple(x.shape)}: the discriminator takes "
                              f"(B, {', '.join(map(str, self.image_shape))})")
+        features, img = None, x
         for block in self.blocks:
-            x = block(x)
-        x = self.epilogue(x)
+            features, img = block(features, img)
+        x = self.epilogue(features, img)
         if self.mapping is not None:
             if labels is None:
                 raise ValueError(f"this discriminator is conditional on {self.num_classes} "
@@ -427,22 +463,24 @@ class StyleGAN2Discriminator(nn.Module):
     def from_official_state_dict(cls, state_dict: Mapping[str, Tensor],
                                  **kwargs) -> StyleGAN2Discriminator:
         """A discriminator holding the weights of an official stylegan2-ada-pytorch
-        ``Discriminator`` (resnet architecture) state dict; architecture read from the shapes,
-        ``kwargs`` override it (``mbstd_group_size`` is not stored: default 4)."""
+        ``Discriminator`` state dict; architecture (resnet, orig or skip: from which layers
+        exist) and shapes read from it, ``kwargs`` override them (``mbstd_group_size`` is not
+        stored: default 4)."""
         sd = dict(state_dict)
         blocks = sorted({int(m.group(1)) for k in sd if (m := re.match(r"b(\d+)\.", k))})
         if len(blocks) < 2 or blocks[0] != 4 or "b4.conv.weight" not in sd:
             raise ValueError("not the state dict of an official StyleGAN2 discriminator")
-        if any(k.startswith(f"b{r}.fromrgb") for r in blocks[:-1] for k in sd):
-            raise ValueError("only the resnet discriminator architecture is supported")
         top = blocks[-1]
+        architecture = ("skip" if "b4.fromrgb.weight" in sd else
+                        "resnet" if f"b{top}.skip.weight" in sd else "orig")
         chans = {r: sd[f"b{r}.conv0.weight"].shape[0] for r in blocks[1:]}
         chans[4] = sd["b4.conv.weight"].shape[0]
         num_classes = sd["mapping.embed.weight"].shape[1] if "mapping.embed.weight" in sd else 0
         inferred = dict(
             image_size=top, channels=sd[f"b{top}.fromrgb.weight"].shape[1],
             num_classes=num_classes, mbstd_num_channels=sd["b4.conv.weight"].shape[1] - chans[4],
-            cmap_dim=sd["b4.out.weight"].shape[0] if num_classes else None, **_channel_rule(chans))
+            cmap_dim=sd["b4.out.weight"].shape[0] if num_classes else None,
+            architecture=architecture, **_channel_rule(chans))
         net = cls(**{**inferred, **kwargs})
         depth = top.bit_length()
 
