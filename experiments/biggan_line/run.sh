@@ -8,6 +8,7 @@
 #   bash experiments/biggan_line/run.sh                          # STEPS=1200, batch 32, 3 seeds
 #   ROWS="sngan biggan" SEEDS=0 bash experiments/biggan_line/run.sh
 #   STEPS=100000 BATCH=64 JOBS=8 bash experiments/biggan_line/run.sh   # a longer budget
+#   PRE21=1 bash experiments/biggan_line/run.sh       # table.md's rows, with the defaults they had
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
@@ -34,20 +35,32 @@ RES="model.generator.width=32 model.discriminator.width=32"
 BIG="model.generator.width=8 model.ema_decay=0.99 model.ema_start=100"
 R3="model.generator.width=16 model.generator.cardinality=2 model.schedule_kimg=$KIMG"
 R3="$R3 model.ema_kimg_end=$(awk "BEGIN {print $KIMG / 4}")"
+# PRE21=1: the defaults these rows were first run with (table.md), before issue 21 made the
+# official loops the defaults: SNGAN at a constant lr with G's batch equal to D's, fake labels
+# from the real batch, R3GAN without augmentation on one shared batch. PRE21=0 (the default):
+# today's defaults (runs_issue21 in README.md).
+PRE21=${PRE21:-0}
+if [ "$PRE21" = 1 ]; then
+  SN0="optim=adam_sngan model.generator_batch_factor=1 model.fake_labels=batch"
+  BIG0="model.fake_labels=batch"
+  R3B0="model.fresh_generator_batch=false" R30="augment=none $R3B0"
+else
+  SN0="" BIG0="" R30="" R3B0=""
+fi
 declare -A ROW=(
   [dcgan]="2|model=dcgan $DC"
   [wgan_gp]="6|model=dcgan loss=wgan_gp $DC"
-  [sngan]="6|model=sngan $RES"
+  [sngan]="6|model=sngan $RES $SN0"
   [sagan]="2|model=sagan $RES"
-  [biggan]="3|model=biggan $BIG"
-  [biggan_da]="3|model=biggan $BIG augment=diffaugment"
-  [r3gan]="2|model=r3gan $R3"
-  [r3gan_da]="2|model=r3gan $R3 augment=diffaugment"
+  [biggan]="3|model=biggan $BIG $BIG0"
+  [biggan_da]="3|model=biggan $BIG $BIG0 augment=diffaugment"
+  [r3gan]="2|model=r3gan $R3 $R30"
+  [r3gan_da]="2|model=r3gan $R3 $R3B0 augment=diffaugment model.aug_p_end=null"
   [cgan_cond]="2|model=cgan $DC"
-  [sngan_cond]="6|model=sngan $RES model.num_classes=10"
+  [sngan_cond]="6|model=sngan $RES $SN0 model.num_classes=10"
   [sagan_cond]="2|model=sagan $RES model.num_classes=10"
-  [biggan_cond]="3|model=biggan $BIG model.num_classes=10"
-  [r3gan_cond]="2|model=r3gan $R3 model.num_classes=10"
+  [biggan_cond]="3|model=biggan $BIG $BIG0 model.num_classes=10"
+  [r3gan_cond]="2|model=r3gan $R3 $R30 model.num_classes=10"
 )
 ROWS=${ROWS:-"dcgan wgan_gp sngan sagan biggan biggan_da r3gan cgan_cond sngan_cond biggan_cond"}
 jobs=()
