@@ -113,6 +113,15 @@ _side_or_pair.allowed = (  # type: ignore[attr-defined]
     "an integer >= 1, or [height, width] (image_folder, DCGAN, StyleGAN2)")
 
 
+def _overrides(value: object) -> bool:
+    return isinstance(value, ListConfig | list) and all(
+        isinstance(v, str) and "=" in v and not v.startswith("=") for v in value)
+
+
+_overrides.allowed = (  # type: ignore[attr-defined]
+    "a list of command-line overrides such as [model.generator.width=32] (a model's quick "
+    "setting: printed, never applied by itself)")
+
 # key -> check; a key absent from the config is skipped (not every model has every option).
 CHECKS: dict[str, Callable[[object], bool]] = {
     "seed": _int(0),
@@ -130,6 +139,8 @@ CHECKS: dict[str, Callable[[object], bool]] = {
     "callbacks.checkpoint.every_n_iterations": _int(1),
     "callbacks.samples.every": _int(1),
     "eval.every": _int(1),
+    "quick": _overrides,  # conf/model/*.yaml: the overrides of a quick run (gan_lab/cost.py)
+    "model.quick": _overrides,  # the same in the yamls of the model package (dcgan, ...)
 }
 
 
@@ -178,11 +189,65 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"ckpt_path={ckpt!r}: no such checkpoint file")
 
 
+def check_before_imports(cfg: DictConfig) -> None:
+    """The checks `python -m gan_lab` makes before it imports the training code (Lightning,
+    the nets: most of the time to a config error), so that a missing checkpoint or data folder
+    or an absent GPU is said in a second or two: ``ckpt_path`` exists; and for a fresh run (not
+    a resume, whose config is the checkpoint's) :func:`validate` and the data folders. Imports
+    neither torch nor Lightning (torch only to ask for a GPU where a GPU device file exists)."""
+    from gan_lab.resume import requeued_checkpoint
+
+    ckpt = cfg.get("ckpt_path")
+    if ckpt is not None and not Path(str(ckpt)).is_file():
+        raise ConfigError(f"ckpt_path={str(ckpt)!r}: no such checkpoint file")
+    run_dir = OmegaConf.select(cfg, "run_dir", default=None, throw_on_resolution_failure=False)
+    if ckpt is not None or (run_dir and requeued_checkpoint(run_dir)):
+        # a resume: the checkpoint's config is checked once read; the command line's trainer now
+        check_accelerator(OmegaConf.select(cfg, "trainer.accelerator", default=None))
+        return
+    validate(cfg)
+    check_data_folders(cfg)
+
+
+def check_data_folders(cfg: DictConfig) -> None:
+    """``data.path`` set to a path that does not exist (image folders, translation folders, a
+    single image): the data module's own message, before it is imported."""
+    path = OmegaConf.select(cfg, "data.path", default=None, throw_on_missing=False)
+    if not isinstance(path, str) or Path(path).expanduser().exists():
+        return
+    target = str(OmegaConf.select(cfg, "data._target_", default="") or "")
+    if target.endswith("ImageFolderDataModule"):
+        what = "a folder of images (searched recursively)"
+    elif "SingleImage" in target:
+        what = "an image file"
+    else:
+        what = "the data's folder"
+    raise ConfigError(f"data: data.path={path!r} does not exist: point data.path at {what}")
+
+
+def _no_gpu_device_files() -> bool:
+    """True where no GPU can be visible (Linux without /dev/nvidia* or /dev/kfd, or
+    CUDA_VISIBLE_DEVICES empty or -1): decided without importing torch."""
+    import os
+    import sys
+
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return True
+    if not sys.platform.startswith("linux"):
+        return False
+    dev = Path("/dev")
+    return not any(dev.glob("nvidia[0-9]*")) and not (dev / "kfd").exists()
+
+
 def check_accelerator(accelerator: object) -> None:
     """``trainer.accelerator=gpu`` (``trainer=gpu``) where torch sees no GPU: say so now, not
     in Lightning's traceback."""
     if str(accelerator).lower() not in ("gpu", "cuda"):
         return
+    if _no_gpu_device_files():
+        raise ConfigError(f"trainer.accelerator={accelerator}: no GPU is visible to torch on this "
+                          "machine (torch.cuda.is_available() is False); use trainer=cpu, or "
+                          "trainer.accelerator=auto to take a GPU only when there is one")
     import torch
 
     if not torch.cuda.is_available():

@@ -14,15 +14,16 @@ from pathlib import Path
 import lightning.pytorch as pl
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import InterpolationKeyError
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationKeyError
 
 from gan_lab.callbacks import GracefulStop
 from gan_lab.config import ConfigError, config_errors, unresolvable, validate
+from gan_lab.cost import report_cost, without_quick
 from gan_lab.loading import read_checkpoint
-from gan_lab.loggers import RunCSVLogger, finish_loggers, log_config
+from gan_lab.loggers import RunCSVLogger, finish_loggers, log_config, log_final_metrics
 from gan_lab.quiet import resuming, silence_chatter
 from gan_lab.resume import (
     ResumePlan,
@@ -55,8 +56,11 @@ def build_module(cfg: DictConfig) -> pl.LightningModule:
     """The LightningModule with its nets, loss, augmentation and optimizer factories built.
 
     ``optim.<group>`` is the optimizer of each of the scheme's groups (generator,
-    discriminator, ...); ``optim.schedulers.<group>`` an optional scheduler for it.
+    discriminator, ...); ``optim.schedulers.<group>`` an optional scheduler for it. A model's
+    ``quick`` overrides (``model.quick`` in the ``model`` package yamls) are no constructor
+    argument: they are left out.
     """
+    cfg = without_quick(cfg)
     groups = [name for name in cfg.optim if name != "schedulers"]
     optimizers = {name: build(cfg, f"optim.{name}") for name in groups}
     schedulers = {name: build(cfg, f"optim.schedulers.{name}")
@@ -113,7 +117,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> float | None
     """
     silence_chatter()
     started = time.monotonic()
-    plan = resume_plan(cfg, command_line_overrides() if overrides is None else overrides)
+    typed = command_line_overrides() if overrides is None else list(overrides)
+    plan = resume_plan(cfg, typed)
     if plan is not None:
         cfg = plan.cfg
         log.info("gan_lab: %s", plan.summary())
@@ -127,6 +132,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> float | None
         module.check_optimizers()  # one optimizer per group of the scheme
         module.check_data(datamodule)  # each scheme owns the check that the data fits it
         module.load_frozen_nets()  # VGG features, segmenters: from their weights files
+    if rank_zero_only.rank == 0:  # parameters per group; on a CPU, seconds per iteration
+        report_cost(cfg, module, datamodule, typed)
     evaluation = build(cfg, "eval") if cfg.get("eval") else None
     with config_errors():
         if evaluation is not None:
@@ -173,6 +180,8 @@ def finish(cfg: DictConfig, trainer: pl.Trainer, module: pl.LightningModule, dat
             results = evaluation.evaluate(module, datamodule, "final")
         results["iteration"] = module.iteration
         (Path(cfg.run_dir) / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        log_final_metrics(trainer.loggers, OmegaConf.to_container(cfg, resolve=True), results,
+                          module.iteration)  # TensorBoard's HPARAMS tab, the W&B summary
         log.info("final evaluation at iteration %d: %s", module.iteration, results)
         objective = evaluation.objective_value()
     if trainer.is_global_zero:

@@ -64,3 +64,41 @@ def test_bad_input_gives_one_clear_line_before_training(tmp_path, override, mess
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run" / "checkpoints").exists()  # nothing trained
+
+
+def _imported(stderr: str) -> set[str]:
+    """The top-level packages `python -X importtime` reports as imported."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("ckpt_path=/no/such.ckpt", "ckpt_path='/no/such.ckpt': no such checkpoint file"),
+    ("data=image_folder data.path=/no/such/dir", "data: data.path='/no/such/dir' does not exist"),
+    ("model.n_critic=0", "model.n_critic=0: must be an integer >= 1"),
+    ("data=digit_attributes", "model=dcgan and data=digit_attributes do not fit together"),
+])
+def test_config_errors_come_before_the_training_code_is_imported(tmp_path, override, message):
+    # `python -X importtime` lists every module imported before the process ended
+    result = run_cli(*override.split(), "hydra.run.dir=run", cwd=tmp_path,
+                     env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 2
+    assert "gan_lab: config error: " in result.stderr and message in result.stderr
+    imported = _imported(result.stderr)
+    assert "hydra" in imported  # the check above reads importtime's lines
+    assert not imported & {"lightning", "torch", "torchvision", "torchmetrics"}, imported
+
+
+def test_a_missing_gpu_is_said_without_importing_torch_where_no_gpu_device_exists(tmp_path):
+    from gan_lab.config import _no_gpu_device_files
+
+    if not _no_gpu_device_files():
+        pytest.skip("a GPU device file exists here: torch is asked")
+    result = run_cli("trainer=gpu", "hydra.run.dir=run", cwd=tmp_path,
+                     env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 2
+    assert "trainer.accelerator=gpu: no GPU is visible to torch" in result.stderr
+    assert "torch" not in _imported(result.stderr)

@@ -256,6 +256,8 @@ def test_cyclegan_trains_channels_last(tmp_path, monkeypatch):
         return module
 
     monkeypatch.setattr("gan_lab.train.build_module", spy)
+    # the cost report's forward on a copy (hooks included) would be seen first: training's alone
+    monkeypatch.setattr("gan_lab.train.report_cost", lambda *args: None)
     train(tmp_path / "nhwc", *common, "speed.channels_last=true")
     assert seen and seen[0]  # D_B's first input: the real RGB batch, converted to NHWC
     torch.testing.assert_close(losses(tmp_path / "nhwc"), losses(tmp_path / "eager"),
