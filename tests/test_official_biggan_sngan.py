@@ -30,6 +30,7 @@ from gan_lab.nets.biggan import ClassEmbeddingBatchNorm2d, biggan_init_
 from gan_lab.nets.spectral import is_spectrally_normalised
 from gan_lab.train import STEP_BOUND, build_module
 from tests.conftest import make_cfg
+from tests.test_biggan_scheme import _D as LinearCritic
 
 
 def count(net: nn.Module) -> int:
@@ -339,13 +340,7 @@ class _G(nn.Module):
         return self.net(z)
 
 
-class _D(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.net = nn.Linear(3, 1)
-
-    def forward(self, x, labels=None):
-        return self.net(x).flatten()
+_D = LinearCritic  # a 3 -> 1 linear critic (tests/test_biggan_scheme.py)
 
 
 def _gan(loss: str = "hinge", **options) -> GAN:
