@@ -98,3 +98,29 @@ def test_pre_commit_runs_the_pinned_ruff():
     hooks = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
     assert {"ruff", "end-of-file-fixer", "trailing-whitespace"} <= hooks
     assert all(re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"]) for repo in config["repos"])
+
+
+def test_a_users_lightning_callback_joins_the_trainer(tmp_path, monkeypatch):
+    # gan_lab's Trainer is lightning.pytorch's (the package users install today), so a callback
+    # of theirs from lightning.pytorch is accepted; one from the old pytorch_lightning package
+    # would be refused by Lightning ("expected Callback").
+    import lightning.pytorch as pl
+
+    import gan_lab.train as train_module
+    from tests.conftest import TINY_DCGAN, train
+
+    seen = []
+
+    class Recorder(pl.Callback):
+        def on_train_batch_end(self, trainer, module, *args):
+            seen.append(module.iteration)
+
+    original = train_module.build_callbacks
+
+    def with_recorder(cfg, evaluation):
+        callbacks, show_bar = original(cfg, evaluation)
+        return [*callbacks, Recorder()], show_bar
+
+    monkeypatch.setattr(train_module, "build_callbacks", with_recorder)
+    train(tmp_path, *TINY_DCGAN, "iterations=2")
+    assert seen == [1, 2]
