@@ -16,6 +16,7 @@ from gan_lab.config import ConfigError
 from gan_lab.losses import AdversarialLoss
 from gan_lab.losses.regularizers import gradient_penalty, r1_penalty
 from gan_lab.models import CycleGAN, Phase, Pix2Pix
+from gan_lab.models.base import AdversarialModule
 from gan_lab.models.frozen import FrozenNets
 from gan_lab.models.phases import lazy_ratio, rescale_for_lazy_phases
 from gan_lab.nets import (
@@ -44,6 +45,64 @@ def test_a_phase_runs_on_its_interval_and_critic_phases_on_every_batch():
     assert step.gain == 16.0 and g.gain == 1.0
     with pytest.raises(ValueError, match="every=0"):
         Phase("x", "g", lambda b: {}, "t", every=0)
+
+
+class _ConditionalScheme(AdversarialModule):
+    """A toy scheme: D steps only on even iterations (a phase condition), G three times per
+    iteration (a repeated phase); it records every step and what it logs."""
+
+    def __init__(self) -> None:
+        super().__init__(optimizers={"generator": functools.partial(torch.optim.SGD, lr=0.1),
+                                     "discriminator": functools.partial(torch.optim.SGD, lr=0.1)},
+                         log_every=4)
+        self.generator, self.discriminator = nn.Linear(2, 2), nn.Linear(2, 1)
+        self.calls: list[tuple[str, int]] = []
+        self.logged: list[dict] = []
+        self.generator_weights: list[torch.Tensor] = []
+        self.discriminator_weights: list[torch.Tensor] = []
+
+    def optimizer_groups(self):
+        return {"generator": self.generator.parameters(),
+                "discriminator": self.discriminator.parameters()}
+
+    def phases(self):
+        return [Phase("Dmain", "discriminator", self.d_step, "loss/d", critic=True,
+                      condition=lambda: self.iteration % 2 == 0),
+                Phase("Gmain", "generator", self.g_step, "loss/g", repeat=3)]
+
+    def d_step(self, batch):
+        self.calls.append(("D", self.iteration))
+        return {"loss/d": self.discriminator(batch[0]).mean()}
+
+    def g_step(self, batch):
+        self.calls.append(("G", self.iteration))
+        self.generator_weights.append(self.generator.weight.detach().clone())
+        return {"loss/g": -self.discriminator(self.generator(batch[0])).mean()}
+
+    def on_train_batch_end(self, *args) -> None:
+        self.discriminator_weights.append(self.discriminator.weight.detach().clone())
+
+    def log_metrics(self, metrics):
+        self.logged.append(metrics)
+
+
+def test_conditional_phases_skip_their_step_and_repeated_phases_step_each_time():
+    module = _ConditionalScheme()
+    module.budget = 4
+    loader = DataLoader(TensorDataset(torch.randn(64, 2)), batch_size=8)
+    pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               enable_model_summary=False).fit(module, loader)
+    assert [c for c in module.calls if c[0] == "D"] == [("D", 0), ("D", 2)]
+    assert [c for c in module.calls if c[0] == "G"] == [("G", i) for i in range(4) for _ in range(3)]
+    # every repeat steps G's optimizer: each G step sees the weights the previous one left
+    g = module.generator_weights
+    assert all(not torch.equal(a, b) for a, b in zip(g, g[1:]))
+    # D's weights move on the iterations it ran (0 and 2), not on those it skipped (1 and 3)
+    d = module.discriminator_weights
+    assert torch.equal(d[0], d[1]) and not torch.equal(d[1], d[2]) and torch.equal(d[2], d[3])
+    assert module.logged[0]["phase/Dmain_ran"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="repeat=0"):
+        Phase("x", "g", lambda b: {}, "t", repeat=0)
 
 
 def test_lazy_phases_rescale_their_optimizer_as_the_official_code():

@@ -363,7 +363,14 @@ class AdversarialModule(pl.LightningModule):
         self.prepare_batch(batch)
         terms: dict[str, Tensor] = {}
         for phase in self.phase_list:
-            if phase.due(self.iteration, critic_batch, last_batch):
+            if not phase.due(self.iteration, critic_batch, last_batch):
+                continue
+            if phase.condition is not None:
+                runs = bool(phase.condition())
+                terms[f"phase/{phase.name}_ran"] = torch.tensor(float(runs))
+                if not runs:
+                    continue
+            for _ in range(phase.repeat):
                 terms.update(self._run_phase(phase, optimizers, batch))
         self.batches += 1
         self._accumulate(terms)

@@ -52,6 +52,12 @@ class Phase:
             training_loop.py keeps Greg / Dreg and their lr / betas rescaling (G_reg_interval 4,
             D_reg_interval 16) whatever the weights, and a zero-weight phase there steps nothing
             (no gradient reaches its parameters), e.g. the cifar config's pl_weight 0.
+        condition: asked each time the phase is due; when it answers False the phase is
+            skipped and its optimizer not stepped (3D-GAN updates D only while its accuracy on
+            the last batch is at most 80 %: Wu et al. 2016, sec. 3.2). The base logs the share
+            of due occasions a conditional phase ran, as ``phase/<name>_ran``.
+        repeat: how many times the phase runs when due, each time a forward, a backward and an
+            optimizer step on the same batch (SinGAN's Gsteps = 3 generator updates).
     """
 
     name: str
@@ -63,10 +69,14 @@ class Phase:
     critic: bool = False
     after: Callable[[], None] | None = None
     enabled: bool = True
+    condition: Callable[[], bool] | None = None
+    repeat: int = 1
 
     def __post_init__(self) -> None:
         if int(self.every) < 1:
             raise ValueError(f"phase {self.name}: every={self.every} must be an integer >= 1")
+        if isinstance(self.repeat, bool) or int(self.repeat) < 1:
+            raise ValueError(f"phase {self.name}: repeat={self.repeat} must be an integer >= 1")
         if len(self.groups) != len(self.totals):
             raise ValueError(f"phase {self.name}: {len(self.groups)} optimizer groups but "
                              f"{len(self.totals)} totals; a joint phase names one total per group")

@@ -339,8 +339,8 @@ class SinGAN(AdversarialModule):
         after = lambda: self.loss.after_discriminator_step(self.discriminator[scale])  # noqa: E731
         steps = [Phase("Dmain", "discriminator", self.discriminator_step, "loss/d", critic=True,
                        after=after)]
-        steps += [Phase("Gmain" if i == 0 else f"Gmain{i + 1}", "generator", self.generator_step,
-                        "loss/g") for i in range(self.generator_steps)]
+        steps.append(Phase("Gmain", "generator", self.generator_step, "loss/g",
+                           repeat=self.generator_steps))
         return steps
 
     def _fake(self, scale: int) -> Tensor:
