@@ -51,8 +51,10 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from gan_lab.building import build_module
 from gan_lab.config import config_dir, validate
-from gan_lab.train import STEP_BOUND, build_module
+from gan_lab.resolvers import register_resolvers
+from gan_lab.train import STEP_BOUND
 
 try:  # imported as benchmarks.gpu_speed (tests), or run as a script from benchmarks/
     from benchmarks.throughput import _quiet, machine_info
@@ -88,6 +90,7 @@ def compose_config(model: str, variant: str, gpu: bool, overrides: Sequence[str]
                    run_dir: str | Path = ".") -> DictConfig:
     """The config of ``python -m gan_lab`` for this model and variant (trainer=gpu or cpu)."""
     sizes = MODELS[model][0 if gpu else 1]
+    register_resolvers()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose("config", overrides=[

@@ -56,8 +56,10 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from gan_lab.building import build_module
 from gan_lab.config import config_dir, validate
-from gan_lab.train import STEP_BOUND, build_module
+from gan_lab.resolvers import register_resolvers
+from gan_lab.train import STEP_BOUND
 
 try:  # imported as benchmarks.throughput (tests), or run as a script from benchmarks/
     from benchmarks.plain_loop import plain_loop
@@ -91,6 +93,7 @@ NVML_ENV = "PYTORCH_NVML_BASED_CUDA_CHECK"
 # --------------------------------------------------------------------------- config and parts
 def compose_config(model: str, overrides: Sequence[str] = (), run_dir: str | Path = ".") -> DictConfig:
     """The config `python -m gan_lab <MODELS[model]> <overrides>` would train with."""
+    register_resolvers()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose("config", overrides=[*MODELS[model], *overrides, f"run_dir={run_dir}"])

@@ -16,15 +16,16 @@ from __future__ import annotations
 from omegaconf import DictConfig, OmegaConf
 
 from gan_lab.cli import command
+from gan_lab.kinds import BatchKind, batch_kind
 
 
 @command("classifier")
 def main(cfg: DictConfig) -> float:
+    from gan_lab.building import build
     from gan_lab.config import ConfigError, config_errors
-    from gan_lab.train import build
 
     datamodule = build(cfg, "data")
-    if datamodule.batch_kind != "samples":
+    if batch_kind(datamodule) != BatchKind.SAMPLES:
         # Translation, attribute, label-map, super-resolution... data: its evaluation (given as
         # eval=...) trains or loads its classifiers and real statistics in prepare.
         evaluation = build(cfg, "eval") if cfg.get("eval") else None

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
 from gan_lab.config import ConfigError, config_dir, flatten, is_config_group, unresolvable
+from gan_lab.resolvers import register_resolvers
 from gan_lab.resume import RunInterrupted
 
 log = logging.getLogger("gan_lab")
@@ -37,6 +38,9 @@ def command(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Callabl
     def wrap(fn: Callable[[DictConfig], Any]) -> Callable[[], Any]:
         @hydra.main(version_base="1.3", config_path=config_dir(), config_name=config_name)
         def hydra_main(cfg: DictConfig) -> Any:
+            # again here: a launcher's worker process (joblib, submitit) runs the jobs of a
+            # multirun through this function alone, not through main() below
+            register_resolvers()
             try:
                 missing = sorted(OmegaConf.missing_keys(cfg))
                 if missing:
@@ -54,6 +58,7 @@ def command(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Callabl
                 fail("interrupted; checkpoints already written are intact", 128 + signal.SIGINT)
 
         def main() -> Any:
+            register_resolvers()
             try:
                 check_override_keys(config_name, sys.argv[1:])
             except ConfigError as error:
@@ -101,6 +106,7 @@ def check_override_keys(config_name: str, argv: Sequence[str]) -> None:
             keys.append((name, override.input_line))
     if not keys:
         return
+    register_resolvers()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(root), version_base="1.3"):

@@ -17,48 +17,6 @@ CONFIG_DIR_IN_WHEEL = Path(__file__).resolve().parent / "conf"
 CONFIG_DIR_IN_CHECKOUT = Path(__file__).resolve().parent.parent / "conf"
 
 
-# `${mul:100,${model.packing}}`: config values that scale with another (e.g. PacGAN's batch
-# of 100 packs). Registered on import; __main__ and the tests import this module first.
-if not OmegaConf.has_resolver("mul"):
-    OmegaConf.register_new_resolver("mul", lambda a, b: a * b)
-# `${add:${data.channels_a},${data.channels_b}}`: pix2pix's D sees input and output stacked.
-if not OmegaConf.has_resolver("add"):
-    OmegaConf.register_new_resolver("add", lambda a, b: a + b)
-# CycleGAN's generator depth by training-image size (Zhu et al. 2017, appendix 7.2: 6 residual
-# blocks for 128x128 images, 9 for 256x256 and larger).
-if not OmegaConf.has_resolver("resnet_blocks"):
-    OmegaConf.register_new_resolver("resnet_blocks", lambda size: 6 if int(size) <= 128 else 9)
-# `norm: ${critic_norm:${loss.gp_weight},${loss.r1_gamma},...}`: a critic trained with an input-
-# gradient penalty (WGAN-GP, R1, R2) gets layer norm, else batch norm (DCGAN); see AdversarialLoss.
-if not OmegaConf.has_resolver("critic_norm"):
-    OmegaConf.register_new_resolver(
-        "critic_norm",
-        lambda *weights: "layer" if any(float(w or 0) > 0 for w in weights) else "batch")
-# `update: ${paired_update:${model.n_critic}}` (experiment=toy): PacGAN's simultaneous update
-# where D and G take one step each per batch; alternating where D takes n_critic steps (WGAN).
-if not OmegaConf.has_resolver("paired_update"):
-    OmegaConf.register_new_resolver(
-        "paired_update", lambda n_critic: "simultaneous" if int(n_critic) == 1 else "alternating")
-
-# `hydra.help.template: ${gan_lab_help:config}`: --help text built from the configs (help.py).
-if not OmegaConf.has_resolver("gan_lab_help"):
-    def _help(command: str) -> str:
-        from gan_lab.help import help_text
-
-        return help_text(command)
-
-    OmegaConf.register_new_resolver("gan_lab_help", _help)
-# `hydra.run.dir: ${run_folder:${ckpt_path},outputs/...}`: a resume continues in the run folder
-# of its checkpoint; a SLURM job gets one folder per job id (resume.py).
-if not OmegaConf.has_resolver("run_folder"):
-    def _run_folder(ckpt_path, fresh: str) -> str:
-        from gan_lab.resume import run_folder
-
-        return run_folder(ckpt_path, fresh)
-
-    OmegaConf.register_new_resolver("run_folder", _run_folder)
-
-
 class ConfigError(ValueError):
     """A bad config value; its message is one line meaning 'key=value: what is allowed'."""
 
@@ -187,26 +145,6 @@ def validate(cfg: DictConfig) -> None:
     ckpt = cfg.get("ckpt_path")
     if ckpt is not None and not Path(ckpt).is_file():
         raise ConfigError(f"ckpt_path={ckpt!r}: no such checkpoint file")
-
-
-def check_before_imports(cfg: DictConfig) -> None:
-    """The checks `python -m gan_lab` makes before it imports the training code (Lightning,
-    the nets: most of the time to a config error), so that a missing checkpoint or data folder
-    or an absent GPU is said in a second or two: ``ckpt_path`` exists; and for a fresh run (not
-    a resume, whose config is the checkpoint's) :func:`validate` and the data folders. Imports
-    neither torch nor Lightning (torch only to ask for a GPU where a GPU device file exists)."""
-    from gan_lab.resume import requeued_checkpoint
-
-    ckpt = cfg.get("ckpt_path")
-    if ckpt is not None and not Path(str(ckpt)).is_file():
-        raise ConfigError(f"ckpt_path={str(ckpt)!r}: no such checkpoint file")
-    run_dir = OmegaConf.select(cfg, "run_dir", default=None, throw_on_resolution_failure=False)
-    if ckpt is not None or (run_dir and requeued_checkpoint(run_dir)):
-        # a resume: the checkpoint's config is checked once read; the command line's trainer now
-        check_accelerator(OmegaConf.select(cfg, "trainer.accelerator", default=None))
-        return
-    validate(cfg)
-    check_data_folders(cfg)
 
 
 def check_data_folders(cfg: DictConfig) -> None:

@@ -30,10 +30,10 @@ def format_table(results: dict[str, float]) -> str:
 def main(cfg: DictConfig) -> dict[str, float]:
     import lightning.pytorch as pl
 
+    from gan_lab.building import build
     from gan_lab.config import config_errors
     from gan_lab.loading import load_module
     from gan_lab.sample import resolve_device
-    from gan_lab.train import build
 
     if not cfg.get("eval"):
         raise ConfigError("eval: choose what to compute, e.g. eval=classifier or eval=inception")

@@ -4,7 +4,7 @@ Each group option is described by the first sentence of the comment at the top o
 each key of a command's own config by the comment on its line. Base configs that are not
 options of their own (names starting with ``_``) are not listed. Hydra renders the text:
 the configs set ``hydra.help.template: ${gan_lab_help:<command>}`` (the resolver is
-registered in gan_lab/config.py).
+registered in gan_lab/resolvers.py).
 """
 
 from __future__ import annotations

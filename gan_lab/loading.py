@@ -47,7 +47,7 @@ def read_checkpoint(path: str | Path, key: str = "ckpt") -> dict[str, Any]:
 
 def load_module(path: str | Path, device: str | torch.device = "cpu") -> tuple[Any, DictConfig]:
     """The trained module (eval mode, on ``device``) and the config it was trained with."""
-    from gan_lab.train import build_module
+    from gan_lab.building import build_module
 
     checkpoint = read_checkpoint(path)
     cfg = OmegaConf.create(checkpoint["gan_lab"]["config"])

@@ -120,7 +120,9 @@ def _compose(overrides: Sequence[str], hydra_config: bool = False) -> DictConfig
     from hydra.core.global_hydra import GlobalHydra
 
     from gan_lab.config import config_dir
+    from gan_lab.resolvers import register_resolvers
 
+    register_resolvers()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):

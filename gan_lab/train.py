@@ -1,6 +1,6 @@
 """The composition root: config -> (datamodule, GAN module, callbacks, loggers) -> Trainer.
 
-The only module (besides the command-line entry points) that knows about Hydra.
+The only module (besides building.py and the command-line entry points) that knows about Hydra.
 """
 
 from __future__ import annotations
@@ -12,16 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning.pytorch as pl
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import InterpolationKeyError
 
+from gan_lab.building import build, build_module
 from gan_lab.callbacks import GracefulStop
-from gan_lab.config import ConfigError, config_errors, unresolvable, validate
-from gan_lab.cost import report_cost, without_quick
+from gan_lab.config import ConfigError, config_errors, validate
+from gan_lab.cost import report_cost
 from gan_lab.loading import read_checkpoint
 from gan_lab.loggers import RunCSVLogger, finish_loggers, log_config, log_final_metrics
 from gan_lab.quiet import resuming, silence_chatter
@@ -37,39 +35,6 @@ log = logging.getLogger(__name__)
 
 # Lightning's step limit, never reached (see the Trainer call in `run`).
 STEP_BOUND = 2**62
-
-
-def build(cfg: DictConfig, key: str, **kwargs):
-    """instantiate(cfg[key]) with constructor errors turned into one ConfigError line."""
-    try:
-        return instantiate(OmegaConf.select(cfg, key), **kwargs)
-    except InterpolationKeyError as error:
-        raise unresolvable(error) from error  # e.g. model=cyclegan reads data.channels_a
-    except InstantiationException as error:
-        cause = error.__cause__ or error
-        if isinstance(cause, ValueError | TypeError):
-            raise ConfigError(f"{key}: {cause}") from error
-        raise
-
-
-def build_module(cfg: DictConfig) -> pl.LightningModule:
-    """The LightningModule with its nets, loss, augmentation and optimizer factories built.
-
-    ``optim.<group>`` is the optimizer of each of the scheme's groups (generator,
-    discriminator, ...); ``optim.schedulers.<group>`` an optional scheduler for it. A model's
-    ``quick`` overrides (``model.quick`` in the ``model`` package yamls) are no constructor
-    argument: they are left out.
-    """
-    cfg = without_quick(cfg)
-    groups = [name for name in cfg.optim if name != "schedulers"]
-    optimizers = {name: build(cfg, f"optim.{name}") for name in groups}
-    schedulers = {name: build(cfg, f"optim.schedulers.{name}")
-                  for name, node in (cfg.optim.get("schedulers") or {}).items() if node}
-    augment = build(cfg, "augment") if cfg.get("augment") else None
-    module = build(cfg, "model", loss=build(cfg, "loss"), optimizers=optimizers,
-                   schedulers=schedulers, augment=augment)
-    module.run_config = OmegaConf.to_container(cfg, resolve=True)
-    return module
 
 
 def command_line_overrides() -> list[str]:

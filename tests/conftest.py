@@ -14,6 +14,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from gan_lab.config import config_dir
+from gan_lab.resolvers import register_resolvers
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,6 +49,7 @@ def _quiet_and_offline(monkeypatch):
 
 def make_cfg(run_dir: Path, *overrides: str) -> DictConfig:
     """The composed config for `overrides`, as `python -m gan_lab` would see it."""
+    register_resolvers()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         return compose("config", overrides=[f"run_dir={run_dir}", *overrides])

@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+from gan_lab.building import build_module
 from gan_lab.config import ConfigError
 from gan_lab.nets import (
     DCGANDiscriminator,
@@ -14,7 +15,7 @@ from gan_lab.nets import (
     MLPGenerator,
     pack,
 )
-from gan_lab.train import build_module, run
+from gan_lab.train import run
 from tests.conftest import TINY_DCGAN, make_cfg
 
 

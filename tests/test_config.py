@@ -7,8 +7,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from gan_lab.building import build, build_module
 from gan_lab.config import ConfigError, config_dir, validate
-from gan_lab.train import build, build_module
 from tests.conftest import make_cfg
 
 CONF = __import__("pathlib").Path(config_dir())

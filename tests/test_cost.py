@@ -14,8 +14,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from gan_lab import cost
+from gan_lab.building import build, build_module
 from gan_lab.config import ConfigError, config_dir, validate
-from gan_lab.train import build, build_module
 from tests.conftest import TINY_DCGAN, make_cfg, train
 
 MODELS = sorted(p.stem for p in (Path(config_dir()) / "model").glob("*.yaml"))

@@ -8,11 +8,11 @@ import math
 import pytest
 import torch
 
+from gan_lab.building import build_module
 from gan_lab.models import GrowthSchedule
 from gan_lab.models.stylegan2 import path_length_penalty
 from gan_lab.models.styles import mix_styles, to_w_plus, truncate
 from gan_lab.nets import StyleGAN2Generator
-from gan_lab.train import build_module
 from tests.conftest import assert_same_training_state, make_cfg, train
 
 QUIET = ["callbacks.progress=null", "trainer.enable_progress_bar=false", "callbacks.samples=null"]

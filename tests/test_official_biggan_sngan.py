@@ -22,13 +22,14 @@ from omegaconf import OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from gan_lab.building import build_module
 from gan_lab.config import ConfigError, validate
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models import GAN
 from gan_lab.nets import BigGANDiscriminator, BigGANGenerator
 from gan_lab.nets.biggan import ClassEmbeddingBatchNorm2d, biggan_init_
 from gan_lab.nets.spectral import is_spectrally_normalised
-from gan_lab.train import STEP_BOUND, build_module
+from gan_lab.train import STEP_BOUND
 from tests.conftest import make_cfg
 from tests.test_biggan_scheme import _D as LinearCritic
 

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from hydra.utils import instantiate
 
+from gan_lab.building import build_module
 from gan_lab.config import config_dir, validate
 from gan_lab.models.progressive import GrowthSchedule
 from gan_lab.nets.progan import resolution_at
-from gan_lab.train import build_module
 from tests.conftest import make_cfg
 
 # ----------------------------------------------------------------------------- official values

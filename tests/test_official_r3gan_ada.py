@@ -8,7 +8,7 @@ import math
 import pytest
 
 from gan_lab.augment import AdaptiveAugment
-from gan_lab.train import build_module
+from gan_lab.building import build_module
 from tests.conftest import make_cfg
 
 # Official values, each with the line it comes from (brownvc/R3GAN).

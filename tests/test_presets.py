@@ -19,8 +19,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 from torch.nn.utils import parametrize
 
+from gan_lab.building import build_module
 from gan_lab.config import config_dir, validate
-from gan_lab.train import build_module
 from tests.conftest import REPO, make_cfg
 
 PRESETS = sorted(path.stem for path in (Path(config_dir()) / "experiment").glob("*.yaml"))

@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan_lab.building import build_module
 from gan_lab.losses import PAIRED_OBJECTIVES, AdversarialLoss, r1_penalty, r2_penalty
 from gan_lab.models.r3gan import cosine_decay
 from gan_lab.nets import R3GANDiscriminator, R3GANGenerator
 from gan_lab.nets.r3gan import R3GANResidualBlock
-from gan_lab.train import build_module
 from tests.conftest import assert_same_training_state, make_cfg, train
 
 QUIET = ["callbacks.progress=null", "trainer.enable_progress_bar=false", "callbacks.samples=null"]

@@ -134,7 +134,9 @@ def test_wandb_groups_the_jobs_of_a_multirun(tmp_path):
 
     from gan_lab.config import config_dir
     from gan_lab.loggers import WandbRunLogger
+    from gan_lab.resolvers import register_resolvers
 
+    register_resolvers()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose("config", overrides=["run_dir=/tmp/run", "hydra.mode=MULTIRUN",

@@ -22,6 +22,7 @@ from hydra.utils import instantiate
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
+from gan_lab.building import build, build_module
 from gan_lab.callbacks import SpeedUp
 from gan_lab.config import ConfigError
 from gan_lab.losses.regularizers import gradient_penalty, r1_penalty
@@ -34,7 +35,6 @@ from gan_lab.speed import (
     trained_nets,
     uncompile_net,
 )
-from gan_lab.train import build, build_module
 from tests.conftest import TINY_DCGAN, make_cfg, train
 
 AOT = ["speed.compile=true", "speed.backend=aot_eager"]

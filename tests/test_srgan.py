@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from gan_lab.building import build_module
 from gan_lab.config import ConfigError
 from gan_lab.data import super_resolution as sr_data
 from gan_lab.data.image_folder import UnreadableImageWarning
@@ -35,7 +36,7 @@ from gan_lab.metrics.super_resolution import (
 from gan_lab.models.srgan import SRGANLearningRate
 from gan_lab.nets.srgan import SRGANDiscriminator, SRResNet, SubPixelUpsample
 from gan_lab.nets.vgg import VGGFeatures, _vgg19_features, layer_names, load_vgg19
-from gan_lab.train import build_module, run
+from gan_lab.train import run
 from tests.conftest import assert_same_training_state, make_cfg, run_cli, train
 
 QUIET = ["callbacks.progress=null", "trainer.enable_progress_bar=false"]

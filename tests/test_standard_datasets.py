@@ -14,6 +14,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
+from gan_lab.building import build
 from gan_lab.config import ConfigError
 from gan_lab.data import (
     CIFAR10DataModule,
@@ -23,7 +24,6 @@ from gan_lab.data import (
     torchvision_sets,
 )
 from gan_lab.data.torchvision_sets import read_idx
-from gan_lab.train import build
 from tests.conftest import make_cfg
 
 N_TRAIN, N_TEST = 20, 8

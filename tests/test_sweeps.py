@@ -15,6 +15,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 from gan_lab.config import config_dir
+from gan_lab.resolvers import register_resolvers
 from tests.sweep_fixtures import tiny_toy_sweep
 
 CONF = __import__("pathlib").Path(config_dir())
@@ -22,6 +23,7 @@ SEARCHES = sorted(p.stem for p in (CONF / "hparams_search").glob("*.yaml"))
 
 
 def compose_with_hydra(*overrides: str):
+    register_resolvers()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

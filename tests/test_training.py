@@ -7,8 +7,9 @@ import csv
 import pytest
 import torch
 
+from gan_lab.building import build_module
 from gan_lab.nets.replicated import ReplicatedLinear
-from gan_lab.train import STEP_BOUND, build_module, run
+from gan_lab.train import STEP_BOUND, run
 from tests.conftest import TINY_DCGAN, TINY_TOY, make_cfg
 
 
