@@ -26,6 +26,7 @@ from torch.utils.data import Dataset
 from gan_lab.data.labelled_view import LabelledView
 from gan_lab.data.option_checks import check_int
 from gan_lab.data.train_set import TrainSetDataModule
+from gan_lab.kinds import BatchKind
 
 __all__ = ["AttributeDataModule", "select_attributes"]
 
@@ -54,7 +55,7 @@ class AttributeDataModule(TrainSetDataModule):
     ``reference_set`` (the training set) is what an attribute classifier learns from.
     """
 
-    batch_kind = "attributes"
+    batch_kind = BatchKind.ATTRIBUTES
     num_classes = 0  # attributes are not classes: class-conditional metrics do not apply
 
     def __init__(self, *, attribute_names: Sequence[str], image_size: int, channels: int,

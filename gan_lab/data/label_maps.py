@@ -33,6 +33,7 @@ from gan_lab.data.labelled_view import LabelledView
 from gan_lab.data.option_checks import check_bool, check_int
 from gan_lab.data.train_set import TrainSetDataModule
 from gan_lab.data.translation import TranslationDataModule
+from gan_lab.kinds import BatchKind
 
 __all__ = [
     "LabelMapDataModule",
@@ -115,7 +116,7 @@ class LabelMapDataModule(TrainSetDataModule):
     ``palette``.
     """
 
-    batch_kind = "label maps"
+    batch_kind = BatchKind.LABEL_MAPS
 
     def __init__(self, *, num_classes: int, class_names: Sequence[str], image_size: int,
                  aspect_ratio: float, instance_edges: bool, ignore_index: int | None,

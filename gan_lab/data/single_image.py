@@ -26,6 +26,7 @@ from torch.utils.data import Dataset
 from gan_lab.data.loader import make_loader
 from gan_lab.data.option_checks import check_channels, check_int
 from gan_lab.data.photos import PHOTOS, TEXTURES, load_photo
+from gan_lab.kinds import BatchKind
 from gan_lab.nets.singan import fit_to_max_size, resize
 
 __all__ = ["RepeatedImage", "SingleImageDataModule", "read_single_image", "source_size"]
@@ -130,7 +131,7 @@ class SingleImageDataModule(pl.LightningDataModule):
     ``check_data``.
     """
 
-    batch_kind = "single image"
+    batch_kind = BatchKind.SINGLE_IMAGE
 
     def __init__(self, path: str | None = None, photo: str | None = "rocket", max_size: int = 250,
                  channels: int = 3, epoch_length: int = 1000, seed: int = 0,

@@ -50,6 +50,7 @@ from gan_lab.data.translation_sampling import (
     paired_epoch_indices,
     split_paired_index,
 )
+from gan_lab.kinds import BatchKind
 
 __all__ = [
     "BENCHMARKS",
@@ -68,7 +69,7 @@ __all__ = [
     "download_archive",
 ]
 
-SUPER_RESOLUTION = "super-resolution"  # the batch kind: (lr, hr) pairs
+SUPER_RESOLUTION = BatchKind.SUPER_RESOLUTION  # the batch kind: (lr, hr) pairs
 # The embedded default's split of scikit-image's photos: three everyday photos (a cat, a cup of
 # coffee, a photographer) are held out for evaluation; training crops come from all the others.
 EVAL_PHOTOS = ("chelsea", "coffee", "camera")

@@ -6,6 +6,7 @@ import lightning.pytorch as pl
 from torch.utils.data import Dataset, Subset
 
 from gan_lab.data.loader import make_loader
+from gan_lab.kinds import BatchKind
 
 
 class TrainSetDataModule(pl.LightningDataModule):
@@ -19,7 +20,7 @@ class TrainSetDataModule(pl.LightningDataModule):
     ``(a, b)`` images of a translation set.
     """
 
-    batch_kind = "samples"
+    batch_kind = BatchKind.SAMPLES
 
     def __init__(self, batch_size: int, seed: int = 0, num_workers: int = 0) -> None:
         super().__init__()

@@ -51,6 +51,7 @@ from torch.utils.data import Dataset
 from gan_lab.data.labelled_view import LabelledView
 from gan_lab.data.option_checks import check_channels, check_choice, check_int
 from gan_lab.data.train_set import TrainSetDataModule
+from gan_lab.kinds import BatchKind
 
 __all__ = ["DIRECTIONS", "TranslationDataModule"]
 
@@ -76,7 +77,7 @@ class TranslationDataModule(TrainSetDataModule):
     :meth:`_build_domain_view`.
     """
 
-    batch_kind = "two domains"
+    batch_kind = BatchKind.TWO_DOMAINS
     domains = ("A", "B")
     num_classes = 0
 

@@ -49,6 +49,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from gan_lab.data.fingerprint import data_fingerprint
+from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor, DomainClassifier, train_classifier
 from gan_lab.metrics.settings import check_int, check_optional_int, check_positive
@@ -136,7 +137,7 @@ class AttributeAccuracy:
         """Train or load the classifier; measure it on the real test images."""
         if self._prepared_for is datamodule:
             return
-        if getattr(datamodule, "batch_kind", None) != "attributes":
+        if batch_kind(datamodule) != BatchKind.ATTRIBUTES:
             raise ValueError("eval=attributes scores attribute translators (model=stargan) on "
                              "attribute data (data=digit_attributes, celeba); use eval=translation "
                              "for two-domain translators")

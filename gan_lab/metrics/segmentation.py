@@ -40,6 +40,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardInd
 
 from gan_lab.data.fingerprint import data_fingerprint
 from gan_lab.data.labelled_view import LabelledView
+from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor
 from gan_lab.metrics.extractor import FeatureExtractor
@@ -263,7 +264,7 @@ class SegmentationScore:
         channel when the data has instance edges)."""
         data = self.label_data(datamodule)
         labels = batch[0]
-        if getattr(datamodule, "batch_kind", "") == "two domains":
+        if batch_kind(datamodule) == BatchKind.TWO_DOMAINS:
             return data.colourize(labels)
         if len(batch) > 2:
             return one_hot_semantics(labels, data.num_classes, batch[2])

@@ -41,6 +41,8 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
+from gan_lab.kinds import BatchKind, batch_kind
+
 __all__ = ["LPIPS_BACKBONES", "SuperResolutionQuality", "bicubic_upscale", "high_frequency_energy",
            "high_frequency_ratio", "psnr_y", "quantize", "rgb_to_y", "shave", "ssim_y"]
 
@@ -52,7 +54,6 @@ LPIPS_BACKBONES = {
     "vgg": "vgg16-397923af.pth",
     "squeeze": "squeezenet1_1-b8a52dc0.pth",
 }
-SR_BATCH_KIND = "super-resolution"
 
 
 def quantize(images: Tensor) -> Tensor:
@@ -175,7 +176,7 @@ class SuperResolutionQuality:
         """Check the data; score bicubic upscaling once (the baseline row)."""
         if self._prepared_for is datamodule:
             return
-        if getattr(datamodule, "batch_kind", "samples") != SR_BATCH_KIND:
+        if batch_kind(datamodule) != BatchKind.SUPER_RESOLUTION:
             raise ValueError("eval=super_resolution scores super-resolution models on (LR, HR) "
                              "pairs; use an SR data set: data=photos_sr, div2k, set5, set14, "
                              "bsd100 or sr_folder")

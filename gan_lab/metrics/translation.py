@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from gan_lab.data.labelled_view import LabelledView
+from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.metrics.cache import default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor
 from gan_lab.metrics.extractor import FeatureExtractor
@@ -85,7 +86,7 @@ class TranslationQuality:
         """Train or load the classifiers; compute or load each domain's real test features."""
         if self._prepared_for is datamodule:
             return
-        if getattr(datamodule, "batch_kind", None) != "two domains":
+        if batch_kind(datamodule) != BatchKind.TWO_DOMAINS:
             raise ValueError("eval=translation scores translators: the data must be a "
                              "translation set (e.g. data=chalk2ink, edges2digits, horse2zebra)")
         self.extractor.prepare(datamodule.domain_view())

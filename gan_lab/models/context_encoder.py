@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.losses import AdversarialLoss
 from gan_lab.losses.masked import (
     MASKS,
@@ -293,7 +294,7 @@ class ContextEncoder(AdversarialModule):
     # ----------------------------------------------------------------- data and visuals
     def check_data(self, datamodule) -> None:
         """Single square images of the generator's size and channels."""
-        if getattr(datamodule, "batch_kind", "samples") != "samples":
+        if batch_kind(datamodule) != BatchKind.SAMPLES:
             raise ValueError("model: the context encoder inpaints single images, but the data "
                              "gives two domains; use data=photos_inpainting, paris_streetview, "
                              "inpainting_folder or image_folder")

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from gan_lab.data.spaced import spaced_batch
+from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.base import AdversarialModule
 from gan_lab.models.phases import Phase
@@ -207,7 +208,7 @@ class GAN(AdversarialModule):
     # ----------------------------------------------------------------- data and visuals
     def check_data(self, datamodule) -> None:
         """The data must be single samples (with this many classes) shaped like G's output."""
-        if getattr(datamodule, "batch_kind", "samples") != "samples":
+        if batch_kind(datamodule) != BatchKind.SAMPLES:
             raise ValueError(
                 f"data: a {datamodule.batch_kind} set, but {type(self).__name__} generates single "
                 "samples; two-domain translation sets are for model=pix2pix or model=cyclegan")

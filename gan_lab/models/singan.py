@@ -18,6 +18,7 @@ from omegaconf import ListConfig
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
+from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.losses import AdversarialLoss
 from gan_lab.losses.regularizers import _input_gradient
 from gan_lab.models.base import AdversarialModule
@@ -572,7 +573,7 @@ class SinGAN(AdversarialModule):
     # ----------------------------------------------------------------- data and visuals
     def check_data(self, datamodule) -> None:
         """One image (data=single_image) of the size and channels the pyramid was built for."""
-        if getattr(datamodule, "batch_kind", "samples") != "single image":
+        if batch_kind(datamodule) != BatchKind.SINGLE_IMAGE:
             raise ValueError("model: SinGAN learns from one image; use data=single_image "
                              "(data.photo=NAME or data.path=FILE)")
         if self.source_size is None:

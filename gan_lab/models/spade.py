@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.base import AdversarialModule
 from gan_lab.models.frozen import FrozenNets
@@ -327,8 +328,8 @@ class SPADE(AdversarialModule):
     # ----------------------------------------------------------------- data and visuals
     def check_data(self, datamodule) -> None:
         """Label-map data with this model's classes, edge channel and image size."""
-        kind = getattr(datamodule, "batch_kind", "samples")
-        if kind != "label maps":
+        kind = batch_kind(datamodule)
+        if kind != BatchKind.LABEL_MAPS:
             raise ValueError(f"model=spade turns label maps into images, but the data gives "
                              f"{kind}; use data=textures, cityscapes_labels, ade20k or coco_stuff")
         classes, edges = int(datamodule.num_classes), int(bool(datamodule.instance_edges))

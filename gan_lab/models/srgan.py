@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
+from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.losses import AdversarialLoss
 from gan_lab.losses.content import (
     PAPER_VGG_LAYERS,
@@ -60,7 +61,6 @@ from gan_lab.visuals import Visual
 
 __all__ = ["SRGAN", "SRGANLearningRate", "srgan_learning_rate"]
 
-SR_BATCH_KIND = "super-resolution"
 SR_DATA = "data=photos_sr, div2k, set5, set14, bsd100 or sr_folder"
 
 
@@ -251,8 +251,8 @@ class SRGAN(AdversarialModule):
 
     # ----------------------------------------------------------------- data and visuals
     def check_data(self, datamodule) -> None:
-        kind = getattr(datamodule, "batch_kind", "samples")
-        if kind != SR_BATCH_KIND:
+        kind = batch_kind(datamodule)
+        if kind != BatchKind.SUPER_RESOLUTION:
             raise ValueError(f"model: {type(self).__name__} learns from (LR, HR) image pairs, but "
                              f"the data gives {kind}; use a super-resolution set: {SR_DATA}")
         channels = int(getattr(self.generator, "channels", 3))

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.base import AdversarialModule
 from gan_lab.models.phases import Phase
@@ -258,8 +259,8 @@ class StarGAN(AdversarialModule):
 
     def check_data(self, datamodule: Any) -> None:
         """Attribute data with this model's attributes, channels and image size."""
-        kind = getattr(datamodule, "batch_kind", "samples")
-        if kind != "attributes":
+        kind = batch_kind(datamodule)
+        if kind != BatchKind.ATTRIBUTES:
             raise ValueError(
                 f"model: StarGAN translates images to target attributes, but the data gives "
                 f"{kind}; use data=digit_attributes, or data=celeba with data.root=...")

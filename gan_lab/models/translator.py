@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_lab.data.spaced import spaced_batch
+from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.base import AdversarialModule
 from gan_lab.models.phases import Phase
@@ -191,7 +192,7 @@ class Translator(AdversarialModule):
         """Two-domain data (paired if the scheme learns from pairs), crops the generators can
         take and the discriminators can judge, and generators that make the target's channels."""
         name = type(self).__name__
-        if getattr(datamodule, "batch_kind", "samples") != "two domains":
+        if batch_kind(datamodule) != BatchKind.TWO_DOMAINS:
             raise ValueError(
                 f"model: {name} translates images between two domains, but data gives single "
                 "images; use a translation set: data=chalk2ink, edges2digits, horse2zebra, "
