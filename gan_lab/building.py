@@ -6,15 +6,15 @@ commands that build parts of a config (evaluate.py, classifier.py).
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import InterpolationKeyError
 
 from gan_lab.config import ConfigError, unresolvable
-from gan_lab.cost import without_quick
 
 if TYPE_CHECKING:
     import lightning.pytorch as pl
@@ -33,6 +33,18 @@ def build(cfg: DictConfig, key: str, **kwargs):
         if isinstance(cause, ValueError | TypeError):
             raise ConfigError(f"{key}: {cause}") from error
         raise
+
+
+def without_quick(cfg: DictConfig) -> DictConfig:
+    """``cfg`` without ``model.quick`` (the ``model`` package yamls' quick list, gan_lab/cost.py),
+    which is no argument of the model's constructor; ``cfg`` itself where there is none."""
+    model = cfg.get("model")
+    if not isinstance(model, DictConfig) or "quick" not in model:
+        return cfg
+    trimmed = copy.deepcopy(cfg)
+    with open_dict(trimmed.model):
+        trimmed.model.pop("quick")
+    return trimmed
 
 
 def build_module(cfg: DictConfig) -> pl.LightningModule:

@@ -397,25 +397,7 @@ def report_cost(cfg: DictConfig, module: Any, datamodule: Any,
     return seconds
 
 
-def without_quick(cfg: DictConfig) -> DictConfig:
-    """``cfg`` without ``model.quick`` (the ``model`` package yamls' quick list), which is no
-    argument of the model's constructor; ``cfg`` itself where there is none."""
-    model = cfg.get("model")
-    if not isinstance(model, DictConfig) or "quick" not in model:
-        return cfg
-    trimmed = copy.deepcopy(cfg)
-    with _open(trimmed.model):
-        trimmed.model.pop("quick")
-    return trimmed
-
-
-def _open(node: DictConfig):
-    from omegaconf import open_dict
-
-    return open_dict(node)
-
-
 __all__ = ["CPUSpeed", "IterationCount", "count_iteration", "cost_line", "cpu_speed",
            "parameter_counts", "parameters_line", "quick_command", "quick_overrides",
-           "report_cost", "trains_on_cpu", "without_quick"]
+           "report_cost", "trains_on_cpu"]
 
