@@ -254,13 +254,9 @@ class AdversarialModule(pl.LightningModule):
         return self.n_critic + int(self.fresh_generator_batch)
 
     @property
-    def first_batch_of_iteration(self) -> bool:
-        """True while the next batch starts an iteration (read before ``batches`` counts it)."""
-        return self.batches % self.batches_per_iteration == 0
-
-    @property
     def at_iteration_boundary(self) -> bool:
-        """True between iterations: the last batch completed one (every phase of it done).
+        """True between iterations: the last batch completed one (every phase of it done), so
+        the next batch starts one.
 
         Checkpoints taken here resume exactly.
         """

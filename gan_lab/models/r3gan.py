@@ -133,7 +133,7 @@ class R3GAN(GAN):
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         self._batch_images = self._global_batch(batch)
-        if self.first_batch_of_iteration:  # the first batch of an iteration
+        if self.at_iteration_boundary:  # the first batch of an iteration
             values = self.schedule(self.iteration, self._batch_images)
             self.apply_schedule(values)
             self._accumulate({f"schedule/{name}": torch.tensor(value)

@@ -324,7 +324,7 @@ class SinGAN(AdversarialModule):
             with torch.no_grad():
                 self._cache = {"scale": scale, "real": self.real_at(image, scale),
                                "rec_input": self.reconstruction_input(scale, image.shape[0])}
-        if self.first_batch_of_iteration:  # the iteration's noise map z_n
+        if self.at_iteration_boundary:  # the iteration's noise map z_n
             self._noise = self.draw_map(scale, image.shape[0])
         # A fresh up(x~_{n-1}) for each discriminator step (the official draw_concat 'rand').
         self._previous = self.random_input(scale, image.shape[0])
