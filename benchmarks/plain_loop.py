@@ -54,9 +54,11 @@ def plain_loop(module: Any, batches: Any, iterations: int, warmup: int, window: 
             if index == 0 and iteration == warmup + iterations:
                 window.close()  # and this last iteration runs untimed, as on Lightning's side
             last = index == module.batches_per_iteration - 1
-            module.prepare_batch(batch)
+            critic = index < module.n_critic
+            module.begin_batch(batch)  # stages advance between iterations, then prepare_batch
             for phase in phases:
-                if not phase.due(iteration, index < module.n_critic, last):
+                if not phase.due(iteration, critic, last) or \
+                        not module.runs_now(phase):
                     continue
                 if freeze and len(phase.groups) == 1:
                     freeze_all_but(phase.groups[0])
@@ -80,6 +82,7 @@ def plain_loop(module: Any, batches: Any, iterations: int, warmup: int, window: 
                     value = value.detach().float()
                     sums[name] = sums[name] + value if name in sums else value
                     counts[name] = counts.get(name, 0) + 1
+            module.end_batch(batch, critic, last)  # images shown, batch and stage counters
         if freeze:  # as Lightning's untoggle: every parameter trainable again
             for params in groups.values():
                 for param in params:

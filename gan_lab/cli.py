@@ -5,7 +5,9 @@ keys, missing required values and interruptions end in one line on stderr and an
 from __future__ import annotations
 
 import difflib
+import inspect
 import logging
+import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -32,8 +34,11 @@ def fail(message: str, status: int) -> None:
     sys.exit(status)
 
 
-def command(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[], Any]]:
-    """Decorator: ``fn(cfg)`` becomes a Hydra main composed from ``conf/<config_name>.yaml``."""
+def command(config_name: str, open_mappings: Sequence[str] = ()
+            ) -> Callable[[Callable[[DictConfig], Any]], Callable[[], Any]]:
+    """Decorator: ``fn(cfg)`` becomes a Hydra main composed from ``conf/<config_name>.yaml``.
+    ``open_mappings``: top-level keys of free-form mappings (a command's ``options``), whose
+    keys are set without ``+`` (:func:`open_mapping_overrides`)."""
 
     def wrap(fn: Callable[[DictConfig], Any]) -> Callable[[], Any]:
         @hydra.main(version_base="1.3", config_path=config_dir(), config_name=config_name)
@@ -59,6 +64,7 @@ def command(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Callabl
 
         def main() -> Any:
             register_resolvers()
+            sys.argv[1:] = open_mapping_overrides(sys.argv[1:], open_mappings)
             try:
                 check_override_keys(config_name, sys.argv[1:])
             except ConfigError as error:
@@ -128,21 +134,74 @@ def check_override_keys(config_name: str, argv: Sequence[str]) -> None:
                           f"+{line})")
 
 
-def model_options(module: Any, cfg: DictConfig, keys: Sequence[str],
-                  declared: str) -> dict[str, Any]:
-    """The command options among ``keys`` that the module takes (those its attribute
-    ``declared`` names, e.g. ``translate_options``), as plain values, whatever they are set to;
-    one ConfigError line for an option set (not null) that the module does not take."""
-    takes = tuple(getattr(module, declared, ()))
-    options: dict[str, Any] = {}
-    for key in keys:
-        value = cfg.get(key)
-        if isinstance(value, DictConfig) or OmegaConf.is_list(value):
-            value = OmegaConf.to_container(value)
-        if key in takes:
-            options[key] = value
-        elif value is not None:
-            taken = ", ".join(takes) if takes else "none of them"
-            raise ConfigError(f"{key}={value!r}: a {type(module).__name__} does not take {key} "
-                              f"(of {', '.join(keys)} it takes {taken})")
-    return options
+# The arguments of each protocol method that are not options: sample(n, labels, noise, condition)
+# and translate(inputs, direction) (the first two parameters, whatever their names).
+PROTOCOL_ARGUMENTS = {"sample": ("n", "labels", "noise", "condition")}
+PROTOCOL_POSITIONALS = {"translate": 2}
+
+
+def open_mapping_overrides(argv: Sequence[str], mappings: Sequence[str]) -> list[str]:
+    """``options.size=[40,60]`` (or ``options={...}``) for a key of a free-form mapping of the
+    command's config (``options: {}``) as ``++options.size=[40,60]``.
+
+    Hydra puts the composed config in struct mode, which closes every mapping, ``{}`` included,
+    so that only ``+``/``++`` add a key to one; the model options are free-form on purpose (the
+    model validates them: :func:`model_options`), so they are set without the ``+``."""
+    if not mappings:
+        return list(argv)
+    pattern = re.compile(rf"^(?:{'|'.join(re.escape(m) for m in mappings)})(?:\.[^=]+)?=")
+    return ["++" + arg if pattern.match(arg) else arg for arg in argv]
+
+
+def _takes(module: Any, command: str) -> tuple[set[str], bool]:
+    """The option names ``module.<command>`` takes beyond its protocol's own arguments, and
+    whether it takes any keyword (``**options``)."""
+    method = getattr(module, command, None)
+    try:
+        parameters = list(inspect.signature(method).parameters.values())
+    except (TypeError, ValueError):  # no method, or one without a signature
+        return set(), False
+    parameters = parameters[PROTOCOL_POSITIONALS.get(command, 0):]
+    skip = set(PROTOCOL_ARGUMENTS.get(command, ()))
+    names = {p.name for p in parameters if p.name not in skip and p.kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    return names, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def model_options(module: Any, options: Any, command: str,
+                  handled: Sequence[str] = ()) -> dict[str, Any]:
+    """The command's ``options`` mapping (``options.<name>=value`` on the command line) as plain
+    values, each checked against what the module takes; one ConfigError line naming
+    ``options.<name>`` and what the module takes for a name it does not take.
+
+    What a module takes: the names it declares in ``<command>_options`` (``sample_options``,
+    ``translate_options``; for ``sample`` also ``condition_options``, the options its
+    ``sample_condition`` reads), plus ``handled`` (names the command itself serves for this
+    module, e.g. the style-mixing figure). A module that declares no ``<command>_options`` takes
+    the keyword parameters of its ``<command>`` method beyond the protocol's own, and any name
+    when that method takes ``**options`` (the scheme then refuses, with a ValueError, what it
+    cannot use).
+    """
+    if options is None:
+        return {}
+    if isinstance(options, DictConfig):
+        options = OmegaConf.to_container(options, resolve=True)
+    if not isinstance(options, dict):
+        raise ConfigError(f"options={options!r}: must be a mapping of option names to values "
+                          "(set one as options.<name>=value)")
+    declared = getattr(module, f"{command}_options", None)
+    if declared is not None:
+        names, any_name = set(declared), False
+    else:
+        names, any_name = _takes(module, command)
+    if command == "sample":
+        names |= set(getattr(module, "condition_options", ()) or ())
+    names |= set(handled)
+    for key, value in options.items():
+        if any_name or key in names:
+            continue
+        taken = (f"its {command} options: " + ", ".join(f"options.{n}" for n in sorted(names))
+                 if names else f"it takes no {command} options")
+        raise ConfigError(f"options.{key}={value!r}: a {type(module).__name__} does not take "
+                          f"{key} ({taken})")
+    return dict(options)

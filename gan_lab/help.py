@@ -35,7 +35,7 @@ EXAMPLES = {
 }
 TITLES = {
     "config": "train a GAN (or resume one)",
-    "sample": "images from a generator checkpoint (no data set needed)",
+    "sample": "samples from a generator checkpoint (no data set needed)",
     "evaluate": "score a checkpoint and print a table of metrics",
     "translate": "run an image-conditional checkpoint (pix2pix, CycleGAN, StarGAN, SRGAN, a context encoder, SPADE, SinGAN) over a folder of images",
     "classifier": "train (or find in the cache) the classifier behind eval=classifier",

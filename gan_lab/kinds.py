@@ -7,11 +7,18 @@ evaluators and commands compare against these names, never against string litera
 ``"samples"``. The kinds after the image families (clips, token sequences, voxels, captioned
 images) are named here ahead of their data modules, so each lands as a registration.
 
+Each data module also declares a :class:`SampleSpec`: what one sample of the thing a generator
+learns is (its sample kind, shape, dtype, vocabulary size). Schemes take the kind of their
+visuals from it, renderers and writers (gan_lab.outputs) dispatch on it, and a checkpoint keeps
+it so that the commands know what a generator makes without the data.
+
 This module imports nothing of gan_lab: data, models, metrics and commands all sit above it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -35,3 +42,57 @@ def batch_kind(datamodule: Any) -> BatchKind:
     """The kind a data module declares; ``samples`` for one that declares none (plain image or
     point sets written before the kinds were named)."""
     return BatchKind(getattr(datamodule, "batch_kind", BatchKind.SAMPLES))
+
+
+class SampleKind(StrEnum):
+    """What one generated (or real) sample is; each kind has a renderer (gan_lab.outputs)."""
+
+    IMAGES = "images"    # (C, H, W) in [-1, 1]
+    POINTS = "points"    # (D,) coordinates (2-D toy sets)
+    CLIPS = "clips"      # (T, C, H, W) frames in [-1, 1]
+    VOXELS = "voxels"    # (C, D, H, W) occupancy in [0, 1]
+    TOKENS = "tokens"    # (L,) integer ids over ``vocab_size``
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """One sample of a data set: its kind, shape (without the batch), dtype and, for token
+    sequences, the vocabulary size. Plain values only, so it is stored in checkpoints as is."""
+
+    kind: SampleKind
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    vocab_size: int | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", SampleKind(self.kind))
+        object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))
+        if self.kind is SampleKind.TOKENS and not self.vocab_size:
+            raise ValueError("a token sample spec needs vocab_size (the number of token ids)")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": str(self.kind), "shape": list(self.shape), "dtype": self.dtype,
+                "vocab_size": self.vocab_size, "extras": dict(self.extras)}
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> SampleSpec:
+        return cls(kind=state["kind"], shape=tuple(state["shape"]),
+                   dtype=state.get("dtype", "float32"), vocab_size=state.get("vocab_size"),
+                   extras=dict(state.get("extras") or {}))
+
+
+def sample_spec(datamodule: Any) -> SampleSpec:
+    """The sample spec a data module declares (``sample_spec``); for one that declares only a
+    ``sample_shape`` (written before the specs), images for (C, H, W) and points for (D,).
+    ValueError (one line) for a module that declares neither."""
+    spec = getattr(datamodule, "sample_spec", None)
+    if spec is not None:
+        return spec if isinstance(spec, SampleSpec) else SampleSpec.from_dict(spec)
+    shape = tuple(getattr(datamodule, "sample_shape", ()) or ())
+    if len(shape) == 3:
+        return SampleSpec(SampleKind.IMAGES, shape)
+    if len(shape) == 1:
+        return SampleSpec(SampleKind.POINTS, shape)
+    raise ValueError(f"data: {type(datamodule).__name__} declares no sample_spec (gan_lab.kinds."
+                     "SampleSpec: kind, shape, dtype)")

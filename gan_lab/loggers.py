@@ -8,14 +8,17 @@ W&B (:class:`WandbRunLogger`): a resumed run continues its W&B run (the id is ke
 ``<run_dir>/wandb_id.txt`` and passed with ``resume="allow"``), the jobs of a multirun share a
 group (the sweep folder), and ``log_model=true`` logs the checkpoints as an artifact at the end
 of training. TensorBoard: :func:`log_final_metrics` writes the config with the final evaluation
-as hparams, so the HPARAMS tab compares the runs of a sweep.
+as hparams, so the HPARAMS tab compares the runs of a sweep. :func:`log_output` sends a rendered
+sample (an image, frames, text: gan_lab.outputs) to each logger in the form it shows.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import secrets
 import string
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,11 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
 
+from gan_lab.outputs.base import FramesOutput, ImageOutput, Output, TextOutput, to_uint8
+from gan_lab.outputs.writers import gif_bytes
+
 __all__ = ["WANDB_ID_FILE", "RunCSVLogger", "WandbRunLogger", "finish_loggers", "log_config",
-           "log_final_metrics", "log_image", "sweep_group"]
+           "log_final_metrics", "log_output", "sweep_group"]
 
 # The W&B run id of a gan_lab run, in its folder: a resume passes it back to wandb.init.
 WANDB_ID_FILE = "wandb_id.txt"
@@ -184,14 +190,57 @@ def log_final_metrics(loggers: list[Logger], config: dict[str, Any],
 
 def _uint8_hwc(image: torch.Tensor) -> np.ndarray:
     """A CHW float image in [0, 1] as an HWC uint8 array: W&B reads that unambiguously."""
-    array = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
-    return array.permute(1, 2, 0).numpy()
+    return to_uint8(image).permute(1, 2, 0).numpy()
 
 
-def log_image(loggers: list[Logger], key: str, image: torch.Tensor, step: int) -> None:
-    """Send a CHW image with values in [0, 1] to every logger in the range it expects."""
+@rank_zero_only
+def log_output(loggers: list[Logger], key: str, output: Output, step: int) -> None:
+    """Send a rendered output (gan_lab.outputs) to every logger, in the form each one shows:
+
+    - an ImageOutput: TensorBoard ``add_image`` (float 0..1), W&B ``wandb.Image`` (uint8 HWC);
+    - a FramesOutput: an animated GIF (gan_lab.outputs.writers), to TensorBoard as the image
+      summary its ``add_video`` writes (built here: torch's ``add_video`` needs moviepy < 2 and
+      logs nothing without it), to W&B as ``wandb.Video`` of the GIF's bytes (W&B encodes raw
+      (T, C, H, W) arrays only with moviepy);
+    - a TextOutput: TensorBoard ``add_text`` (preformatted), W&B ``wandb.Html`` (``<pre>``).
+
+    The CSV logger (metrics.csv) takes numbers only: nothing is sent to it.
+    """
     for logger in loggers:
         if isinstance(logger, TensorBoardLogger):
-            logger.experiment.add_image(key, image.clamp(0, 1), global_step=step)  # float 0..1
+            _tensorboard_output(logger.experiment, key, output, step)
         elif isinstance(logger, WandbLogger):
-            logger.log_image(key, images=[_uint8_hwc(image)], step=step)  # uint8 0..255
+            _wandb_output(logger, key, output, step)
+
+
+def _tensorboard_output(writer: Any, key: str, output: Output, step: int) -> None:
+    if isinstance(output, ImageOutput):
+        writer.add_image(key, output.pixels.detach().float().cpu().clamp(0, 1), global_step=step)
+    elif isinstance(output, FramesOutput):
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        _, channels, height, width = output.frames.shape
+        image = Summary.Image(height=height, width=width, colorspace=channels,
+                              encoded_image_string=gif_bytes(output))
+        writer._get_file_writer().add_summary(  # as SummaryWriter.add_video does
+            Summary(value=[Summary.Value(tag=key, image=image)]), step)
+    elif isinstance(output, TextOutput):
+        # TensorBoard reads text as Markdown: indented lines are shown as they are
+        writer.add_text(key, "\n".join("    " + line for line in output.text.splitlines()),
+                        global_step=step)
+    else:
+        raise TypeError(f"cannot log a {type(output).__name__}")
+
+
+def _wandb_output(logger: WandbLogger, key: str, output: Output, step: int) -> None:
+    if isinstance(output, ImageOutput):
+        logger.log_image(key, images=[_uint8_hwc(output.pixels)], step=step)  # uint8 0..255
+    elif isinstance(output, FramesOutput):
+        logger.log_video(key, videos=[io.BytesIO(gif_bytes(output))], step=step, format=["gif"])
+    elif isinstance(output, TextOutput):
+        import wandb
+
+        html = wandb.Html(f"<pre>{escape(output.text)}</pre>", inject=False)
+        logger.log_metrics({key: html}, step=step)  # type: ignore[dict-item]
+    else:
+        raise TypeError(f"cannot log a {type(output).__name__}")

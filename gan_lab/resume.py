@@ -224,6 +224,9 @@ def _apply_group(effective: DictConfig, cli_cfg: DictConfig, cli_plain: dict, sa
 
 def _refuse_if_changed(cli_cfg: DictConfig, saved: DictConfig, key: str, line: str) -> None:
     asked, had = _resolved(cli_cfg, key), _resolved(saved, key)
+    for value in (asked, had):  # a model's quick setting is a hint, not part of the run saved
+        if isinstance(value, dict):
+            value.pop("quick", None)
     if asked == had:
         return
     where, had_value, asked_value = _first_difference(key, had, asked)

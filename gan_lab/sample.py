@@ -1,5 +1,18 @@
-"""`python -m gan_lab.sample ckpt=FILE n=64`: image grid, single PNGs and a latent interpolation
-grid from a generator checkpoint, with optional labels and truncation. Needs no dataset.
+"""`python -m gan_lab.sample ckpt=FILE n=64`: a grid, single samples and a latent interpolation
+from a generator checkpoint, with optional labels, truncation and the model's own options
+(``options.<name>=value``). Needs no dataset.
+
+What is written follows the kind of sample the generator makes (``module.sample_spec``, images
+when the module has none): each batch is wrapped in a Visual of that kind, rendered by its
+renderer (gan_lab.outputs) and written by the writer of the output: images as PNG
+(``grid.png``, ``images/NNNNNN.png``, ``interpolation.png``), clips as GIF (``video_format=mp4``:
+MP4; ``clips/NNNNNN.gif``), token sequences as text (``grid.txt``, ``tokens.txt`` with one line per
+sequence), points as one scatter plot (no single files: one point is no picture).
+
+Conditioning: a label-conditional module (``num_classes`` > 0) gets ``labels=`` (``labels=3``
+or a list, cycled; else 0..K-1 cycled). A module may instead declare
+``sample_condition(n, options) -> condition`` (with the option names it reads in
+``condition_options``): the command then passes ``condition=`` to ``module.sample``.
 
 Interpolation is spherical (slerp, White 2016, "Sampling Generative Networks", sec. 2.2), which
 keeps intermediate Gaussian codes at a typical norm. Truncation redraws every code entry whose
@@ -8,7 +21,8 @@ magnitude exceeds the threshold (Brock et al. 2019, BigGAN, sec. 3.1: the "trunc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +32,14 @@ from torch import Tensor
 
 from gan_lab.cli import command, model_options
 from gan_lab.config import ConfigError, config_errors
+from gan_lab.kinds import SampleKind, SampleSpec
 
-# The keys of conf/sample.yaml that only some models take (their ``sample_options``), passed to
-# both ``module.noise`` and ``module.sample``.
-SAMPLE_OPTIONS = ("size",)
+# The options of the style-mixing figure (Karras et al. 2019, fig. 3), which the command draws
+# for modules that have a w space (``module.w_plus``); the other options go to ``module.sample``.
+STYLE_MIXING_OPTIONS = ("style_mixing", "style_mixing_crossover")
 
-__all__ = ["SAMPLE_OPTIONS", "main", "resolve_device", "sample_labels", "slerp", "truncated_noise"]
+__all__ = ["STYLE_MIXING_OPTIONS", "main", "resolve_device", "sample_conditioning",
+           "sample_labels", "sample_spec_of", "slerp", "truncated_noise", "write_samples"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -62,7 +78,7 @@ def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
 
 
 def sample_labels(labels: Any, n: int, num_classes: int) -> Tensor | None:
-    """Labels for ``n`` images: ``labels`` (one class or a list, cycled), else 0..K-1 cycled."""
+    """Labels for ``n`` samples: ``labels`` (one class or a list, cycled), else 0..K-1 cycled."""
     if not num_classes:
         if labels is not None:
             raise ConfigError(f"labels={labels}: this generator is unconditional")
@@ -77,23 +93,70 @@ def sample_labels(labels: Any, n: int, num_classes: int) -> Tensor | None:
     return torch.tensor(values)[torch.arange(n) % len(values)]
 
 
-def style_options(cfg: DictConfig) -> dict[str, Any]:
-    """Truncation in W (Karras et al. 2019, appendix B) for style generators."""
-    if cfg.truncation_psi is None:
+def sample_spec_of(module: Any, samples: Any = None) -> SampleSpec:
+    """What the module's generator makes (``module.sample_spec``, kept in its checkpoint). For a
+    module without one (a checkpoint written before the specs): points when ``samples`` are
+    (N, 2) or a replicated model's (R, N, 2), else images."""
+    spec = getattr(module, "sample_spec", None)
+    if spec is not None:
+        return spec if isinstance(spec, SampleSpec) else SampleSpec.from_dict(spec)
+    if isinstance(samples, Tensor) and samples.dim() in (2, 3) and samples.shape[-1] == 2:
+        return SampleSpec(SampleKind.POINTS, (2,))
+    return SampleSpec(SampleKind.IMAGES, ())
+
+
+def sample_conditioning(module: Any, labels: Any, options: Mapping[str, Any],
+                        n: int) -> dict[str, Any]:
+    """The conditioning keyword of ``module.sample`` for ``n`` samples: ``{"condition": ...}``
+    from the module's ``sample_condition(n, options)`` when it has one (``options``: the command
+    options it names in ``condition_options``), else ``{"labels": ...}`` for a label-conditional
+    module (see :func:`sample_labels`), else nothing."""
+    make_condition = getattr(module, "sample_condition", None)
+    if make_condition is not None:
+        if labels is not None:
+            names = ", ".join(f"options.{k}" for k in getattr(module, "condition_options", ()))
+            raise ConfigError(f"labels={labels}: a {type(module).__name__} is conditioned through "
+                              f"its options ({names or 'none'}), not labels")
+        with config_errors():
+            condition = make_condition(n, dict(options))
+        return {} if condition is None else {"condition": condition}
+    found = sample_labels(labels, n, int(getattr(module, "num_classes", 0) or 0))
+    return {} if found is None else {"labels": found}
+
+
+def _repeat_each(value: Any, times: int) -> Any:
+    """Each of a batch's entries ``times`` times in a row (tensors, lists, tuples, dicts)."""
+    if isinstance(value, Tensor):
+        return value.repeat_interleave(times, dim=0)
+    if isinstance(value, Mapping):
+        return {key: _repeat_each(entry, times) for key, entry in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(entry for entry in value for _ in range(times))
+    return value
+
+
+def _named_by(function: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options ``function`` takes by name (all of them when it takes ``**options``)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
         return {}
-    return {"truncation_psi": float(cfg.truncation_psi),
-            "truncation_cutoff": cfg.truncation_cutoff}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return dict(options)
+    names = {p.name for p in parameters}
+    return {key: value for key, value in options.items() if key in names}
 
 
-def style_mixing_grid(module: Any, cfg: DictConfig, rng: torch.Generator) -> Tensor:
+def style_mixing_grid(module: Any, rows: int, rng: torch.Generator,
+                      truncation_psi: float | None = None, truncation_cutoff: int | None = None,
+                      crossover: int | None = None) -> Tensor:
     """The style-mixing figure (Karras et al. 2019, fig. 3): row i, column j takes the styles of
-    code A_i below ``style_mixing_crossover`` and of B_j from it on; the first row shows the
-    B codes, the first column the A codes (a blank corner)."""
-    rows = cfg.interpolation_rows
+    code A_i below ``crossover`` (default: half the layers) and of B_j from it on; the first row
+    shows the B codes, the first column the A codes (a blank corner)."""
     codes = module.noise(2 * rows, generator=rng)
     with config_errors():
-        ws = module.w_plus(codes, None, cfg.truncation_psi or 1.0, cfg.truncation_cutoff)
-    crossover = cfg.style_mixing_crossover or ws.shape[1] // 2
+        ws = module.w_plus(codes, None, truncation_psi or 1.0, truncation_cutoff)
+    crossover = crossover or ws.shape[1] // 2
     a, b = ws[:rows], ws[rows:]
     layer = torch.arange(ws.shape[1], device=ws.device)[None, None, :, None]
     mixed = torch.where(layer >= crossover, b[None, :], a[:, None]).flatten(0, 1)
@@ -106,59 +169,123 @@ def style_mixing_grid(module: Any, cfg: DictConfig, rng: torch.Generator) -> Ten
     return torch.cat(grid)
 
 
-def _save_grid(images: Tensor, path: Path, nrow: int) -> None:
-    from torchvision.utils import save_image
+class _Writer:
+    """Writes batches of one sample kind: render (gan_lab.outputs) -> file."""
 
-    save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    def __init__(self, spec: SampleSpec, out: Path, video_format: str) -> None:
+        from gan_lab.outputs import renderer_for
+
+        with config_errors():
+            self.entry = renderer_for(spec.kind)
+        self.kind, self.out, self.video_format = spec.kind, out, video_format
+        self.options = dict(spec.extras)  # the renderer's settings (a vocabulary, fps, ...)
+
+    def render(self, samples: Any, nrow: int) -> Any:
+        from gan_lab.outputs import render
+        from gan_lab.visuals import Visual
+
+        with config_errors():
+            return render(Visual(self.kind, samples, nrow, dict(self.options)))
+
+    def write(self, samples: Any, name: str, nrow: int) -> str:
+        from gan_lab.outputs import write
+
+        with config_errors():
+            return write(self.render(samples, nrow), self.out / name, self.video_format).name
+
+    def singles(self, samples: Any) -> str | None:
+        """Each sample on its own: a file per sample in ``<kind>/`` (``images/000000.png``), or
+        for text one file with a line per sample (``tokens.txt``); None for kinds whose single
+        samples are no picture (points)."""
+        from gan_lab.outputs import TextOutput, write
+
+        if not self.entry.singles:
+            return None
+        first = self.render(samples[:1], 1)
+        if isinstance(first, TextOutput):  # one line per sample already
+            return self.write(samples, str(self.kind), 1)
+        folder = self.out / str(self.kind)
+        with config_errors():
+            for i in range(len(samples)):
+                output = first if i == 0 else self.render(samples[i:i + 1], 1)
+                write(output, folder / f"{i:06d}", self.video_format)
+        return f"{folder.name}/"
 
 
-@command("sample")
+@command("sample", open_mappings=("options",))
 def main(cfg: DictConfig) -> str:
-    from torchvision.utils import save_image
-
     from gan_lab.loading import load_module
+    from gan_lab.outputs import VIDEO_FORMATS
 
     for key in ("n", "nrow", "interpolation_rows", "interpolation_steps"):
         value = cfg[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{key}={value!r}: must be an integer >= 1")
+    if cfg.video_format not in VIDEO_FORMATS:
+        raise ConfigError(f"video_format={cfg.video_format!r}: must be one of "
+                          f"{', '.join(VIDEO_FORMATS)}")
     module, _ = load_module(cfg.ckpt, resolve_device(cfg.device))
     if not module.speaks("sample"):
         raise ConfigError(f"ckpt={cfg.ckpt}: a {type(module).__name__} translates images, it does "
                           "not sample them; use python -m gan_lab.translate ckpt=... input=FOLDER")
-    classes = int(getattr(module, "num_classes", 0) or 0)
-    rng = torch.Generator().manual_seed(int(cfg.seed))
     out = Path(cfg.out)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-
-    labels = sample_labels(cfg.labels, cfg.n, classes)
-    extra = model_options(module, cfg, SAMPLE_OPTIONS, "sample_options")  # e.g. SinGAN's size
-    style = {**style_options(cfg), **extra}
-    with config_errors():
-        images = module.sample(noise=truncated_noise(module, cfg.n, cfg.truncation, rng, **extra),
-                               labels=labels, **style).float().cpu()
-    if images.dim() != 4:
-        raise ConfigError(f"ckpt={cfg.ckpt}: the generator makes samples of shape "
-                          f"{tuple(images.shape[1:])}, not images")
-    _save_grid(images, out / "grid.png", cfg.nrow)
-    for i, image in enumerate(images):
-        save_image(image, out / "images" / f"{i:06d}.png", normalize=True, value_range=(-1, 1))
-
-    rows, steps = cfg.interpolation_rows, cfg.interpolation_steps
-    ends = truncated_noise(module, 2 * rows, cfg.truncation, rng, **extra).cpu()
-    t = torch.linspace(0.0, 1.0, steps)[None, :, None]
-    codes = slerp(ends[:rows, None, :], ends[rows:, None, :], t).reshape(rows * steps, -1)
-    row_labels = sample_labels(cfg.labels, rows, classes)  # one class per row
-    path_labels = None if row_labels is None else row_labels.repeat_interleave(steps)
-    _save_grid(module.sample(noise=codes, labels=path_labels, **style).float().cpu(),
-               out / "interpolation.png", steps)
-    written = "grid.png, images/, interpolation.png"
-    if cfg.style_mixing:
-        _save_grid(style_mixing_grid(module, cfg, rng), out / "style_mixing.png", rows + 1)
-        written += ", style_mixing.png"
-    print(f"gan_lab: wrote {cfg.n} images to {out} ({written}) "
+    kind, written = write_samples(module, cfg, out)
+    print(f"gan_lab: wrote {cfg.n} {kind} to {out} ({', '.join(written)}) "
           f"from {cfg.ckpt} (iteration {module.iteration})")
     return str(out)
+
+
+def write_samples(module: Any, cfg: DictConfig, out: Path) -> tuple[SampleKind, list[str]]:
+    """What the command writes for a loaded ``module`` (``cfg``: conf/sample.yaml's keys) into
+    ``out``: the grid, the single samples, the interpolation and, when asked, the style-mixing
+    figure; the sample kind and the names written."""
+    from gan_lab.callbacks.evaluation import to_cpu
+
+    # The options: the style-mixing figure's (for modules with a w space), the condition's
+    # (``condition_options``), and the rest for module.sample (and module.noise, where it names
+    # them: SinGAN's size).
+    figure = STYLE_MIXING_OPTIONS if "w" in getattr(module, "spaces", ()) else ()  # style nets
+    options = model_options(module, cfg.get("options"), "sample", handled=figure)
+    mixing = {key: options.pop(key) for key in figure if key in options}
+    condition_options = {key: options.pop(key)
+                         for key in tuple(getattr(module, "condition_options", ()) or ())
+                         if key in options}
+    noise_options = _named_by(module.noise, options)
+    if mixing.get("style_mixing"):  # a generator without a w space: one line before any work
+        with config_errors():
+            module.w_plus(module.noise(1, generator=torch.Generator()))
+    rng = torch.Generator().manual_seed(int(cfg.seed))
+
+    conditioning = sample_conditioning(module, cfg.labels, condition_options, cfg.n)
+    with config_errors():
+        noise = truncated_noise(module, cfg.n, cfg.truncation, rng, **noise_options)
+        samples = to_cpu(module.sample(noise=noise, **conditioning, **options))
+    spec = sample_spec_of(module, samples)
+    writer = _Writer(spec, out, cfg.video_format)
+    written = [writer.write(samples, "grid", cfg.nrow)]
+    singles = writer.singles(samples)
+    written += [singles] if singles else []
+
+    rows, steps = cfg.interpolation_rows, cfg.interpolation_steps
+    with config_errors():
+        ends = truncated_noise(module, 2 * rows, cfg.truncation, rng, **noise_options).cpu()
+    flat = ends.flatten(1)
+    t = torch.linspace(0.0, 1.0, steps)[None, :, None]
+    codes = slerp(flat[:rows, None, :], flat[rows:, None, :], t).reshape(rows * steps,
+                                                                          *ends.shape[1:])
+    row_conditioning = sample_conditioning(module, cfg.labels, condition_options, rows)
+    path_conditioning = {key: _repeat_each(value, steps)  # one condition per row
+                         for key, value in row_conditioning.items()}
+    with config_errors():
+        path = to_cpu(module.sample(noise=codes, **path_conditioning, **options))
+    written.append(writer.write(path, "interpolation", steps))
+    if mixing.get("style_mixing"):
+        grid = style_mixing_grid(module, rows, rng, options.get("truncation_psi"),
+                                 options.get("truncation_cutoff"),
+                                 mixing.get("style_mixing_crossover"))
+        images = _Writer(SampleSpec(SampleKind.IMAGES, ()), out, cfg.video_format)
+        written.append(images.write(grid, "style_mixing", rows + 1))
+    return spec.kind, written
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from PIL import Image
 
 from gan_lab.config import ConfigError
@@ -80,26 +81,31 @@ def test_sample_command_writes_grid_singles_and_interpolation(trained, tmp_path)
 
 
 def test_sample_refuses_options_the_model_does_not_take(trained, tmp_path):
-    result = run_cli(f"ckpt={trained['ckpt']}", "size=[8,12]", f"out={tmp_path / 'o'}",
+    # options.size without "+": the command opens its options mapping (gan_lab.cli)
+    result = run_cli(f"ckpt={trained['ckpt']}", "options.size=[8,12]", f"out={tmp_path / 'o'}",
                      cwd=tmp_path, module="gan_lab.sample")
     assert result.returncode == 2
-    assert "size=[8, 12]: a GAN does not take size (of size it takes none of them)" in result.stderr
+    # a plain GAN declares no sample options (style generators declare truncation and spaces)
+    assert "options.size=[8, 12]: a GAN does not take size (it takes no sample options)" \
+        in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_model_options_pass_what_a_model_declares():
-    from omegaconf import OmegaConf
-
     from gan_lab.cli import model_options
 
     class Takes:
         translate_options = ("mask", "scale")
 
-    cfg = OmegaConf.create({"attributes": None, "mask": None, "scale": 3})
-    assert model_options(Takes(), cfg, ("attributes", "mask", "scale"), "translate_options") == {
+    assert model_options(Takes(), OmegaConf.create({"scale": 3, "mask": None}), "translate") == {
         "mask": None, "scale": 3}
-    cfg.attributes = [1, 0]
-    with pytest.raises(ConfigError, match=r"attributes=\[1, 0\]: a Takes does not take attributes"):
-        model_options(Takes(), cfg, ("attributes", "mask", "scale"), "translate_options")
+    assert model_options(Takes(), None, "translate") == {}
+    with pytest.raises(ConfigError, match=r"options.attributes=\[1, 0\]: a Takes does not take "
+                                          r"attributes \(its translate options: options.mask, "
+                                          r"options.scale\)"):
+        model_options(Takes(), OmegaConf.create({"attributes": [1, 0]}), "translate")
+    with pytest.raises(ConfigError, match=r"options=3: must be a mapping"):
+        model_options(Takes(), 3, "translate")
 
 
 def test_evaluate_command_prints_a_table(trained, tmp_path):

@@ -90,7 +90,14 @@ NEEDS_FILES = {"image_folder", "mnist", "fashion_mnist", "cifar10",
                "set14", "bsd100", "sr_folder"}
 
 
-@pytest.mark.parametrize("data", [d for d in options("data") if d not in NEEDS_FILES])
+def _asks_for_a_path(data: str) -> bool:
+    """A data set whose yaml leaves a value for the user to give (``path: ???``): files only
+    a user has (a folder of voxel files)."""
+    return bool(OmegaConf.missing_keys(make_cfg("/tmp/run", f"data={data}").data))
+
+
+@pytest.mark.parametrize("data", [d for d in options("data")
+                                  if d not in NEEDS_FILES and not _asks_for_a_path(d)])
 def test_every_dataset_builds(data):
     datamodule = instantiate(make_cfg("/tmp/run", f"data={data}").data)
     datamodule.setup("fit")

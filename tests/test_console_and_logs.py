@@ -144,9 +144,10 @@ def test_bad_input_is_one_line_printed_once(tmp_path, module, args, message):
 
 
 @pytest.mark.parametrize(("module", "expected", "absent"), [
-    ("gan_lab.sample", ["ckpt=???", "truncation=null", "images in the grid"], ["model", "data"]),
+    ("gan_lab.sample", ["ckpt=???", "truncation=null", "samples in the grid", "options={}"],
+     ["model", "data"]),
     ("gan_lab.evaluate", ["ckpt=???", "classifier*", "standard FID"], ["model ", "loss "]),
-    ("gan_lab.translate", ["input=???", "direction=null", "attributes=null", "scale=null"],
+    ("gan_lab.translate", ["input=???", "direction=null", "options={}", "size=null"],
      ["model ", "eval "]),
     ("gan_lab.classifier", ["fashion_mnist", "classifier*"], ["model ", "loss "]),
 ])

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from gan_lab.config import ConfigError
-from gan_lab.data.inpainting import (
+from gan_lab.data.samples.inpainting import (
     InpaintingFolderDataModule,
     ParisStreetViewDataModule,
     PhotoCropsDataModule,
@@ -308,14 +308,16 @@ def test_translate_command_with_a_mask_file(tmp_path):
     Image.fromarray(mask.numpy()).save(tmp_path / "mask.png")
     out = tmp_path / "filled"
     done = run_cli(f"ckpt={ckpt}", f"input={tmp_path / 'inputs'}", f"out={out}",
-                   f"mask={tmp_path / 'mask.png'}", cwd=tmp_path, module="gan_lab.translate")
+                   f"options.mask={tmp_path / 'mask.png'}", cwd=tmp_path,
+                   module="gan_lab.translate")
     assert done.returncode == 0, done.stderr[-2000:]
     source = torch.tensor(list(Image.open(tmp_path / "inputs" / "000.png").getdata()))
     filled = torch.tensor(list(Image.open(out / "000.png").getdata()))
     outside = (mask.flatten() == 0)
     assert (filled[outside] - source[outside]).abs().max() <= 1  # only the hole is replaced
     Image.fromarray(mask[:8, :8].numpy()).save(tmp_path / "small.png")
-    wrong = run_cli(f"ckpt={ckpt}", f"input={tmp_path / 'inputs'}", f"mask={tmp_path / 'small.png'}",
+    wrong = run_cli(f"ckpt={ckpt}", f"input={tmp_path / 'inputs'}",
+                    f"options.mask={tmp_path / 'small.png'}",
                     cwd=tmp_path, module="gan_lab.translate")
     assert wrong.returncode == 2 and "the mask is 8x8 pixels but the image is 16x16" in wrong.stderr
     assert len(wrong.stderr.strip().splitlines()) == 1

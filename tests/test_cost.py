@@ -25,15 +25,13 @@ QUIET = ["callbacks.progress=null", "trainer.enable_progress_bar=false", "callba
 
 # ----------------------------------------------------------------------------- quick settings
 @pytest.mark.parametrize("model", MODELS)
-def test_every_model_has_a_quick_setting_that_trains(tmp_path, model):
+def test_every_model_has_a_quick_setting(tmp_path, model):
+    # (that each trains, resumes and samples is the conformance suite's: test_conformance.py)
     quick = cost.quick_overrides(make_cfg(tmp_path, f"model={model}"))
     assert quick is not None, f"conf/model/{model}.yaml has no quick: [...] list"
     cfg = make_cfg(tmp_path, f"model={model}", *quick)
-    validate(cfg)  # the key is accepted ...
+    validate(cfg)  # the key is accepted, and the overrides it lists compose
     assert cost.quick_overrides(cfg) == quick
-    # ... and ignored by the training, which takes the overrides only when they are typed
-    train(tmp_path, f"model={model}", *quick, *QUIET, "iterations=2")
-    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
 
 
 def test_quick_must_be_a_list_of_overrides():

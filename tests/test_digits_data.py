@@ -7,7 +7,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from gan_lab.data import DigitsDataModule
-from gan_lab.data.digits import load_digit_tensors
+from gan_lab.data.samples.digits import load_digit_tensors
 
 
 @pytest.fixture(scope="module")

@@ -223,7 +223,7 @@ def write_digits_as_idx(folder):
     that ``data=mnist data.subset=N`` trains on N of them and holds the rest out, offline."""
     import gzip
 
-    from gan_lab.data.digits import load_digit_tensors
+    from gan_lab.data.samples.digits import load_digit_tensors
 
     images, labels = load_digit_tensors(28)
     pixels = ((images[:, 0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
@@ -352,7 +352,7 @@ def test_the_evaluation_callbacks_latest_results_are_read_at_the_next_log_point(
 
 
 def test_the_heldout_set_is_the_rest_of_the_reference_set_under_a_subset(tmp_path):
-    from gan_lab.data.torchvision_sets import MNISTDataModule
+    from gan_lab.data.samples.torchvision_sets import MNISTDataModule
 
     root = write_digits_as_idx(tmp_path / "idx")
     data = MNISTDataModule(root=str(root), subset=1500, download=False, batch_size=10)

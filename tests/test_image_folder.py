@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from gan_lab.data import ImageFolderDataModule
-from gan_lab.data.image_folder import ImageFolderDataset, UnreadableImageWarning
+from gan_lab.data.samples.image_folder import ImageFolderDataset, UnreadableImageWarning
 from tests.conftest import run_cli
 
 

@@ -17,7 +17,7 @@ from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, kid_features_to_metri
 
 from gan_lab.callbacks.evaluation import Evaluation
 from gan_lab.data import DigitsDataModule, ImageFolderDataModule, ToyDataModule
-from gan_lab.data.fingerprint import data_fingerprint
+from gan_lab.data.common.fingerprint import data_fingerprint
 from gan_lab.metrics import (
     ClassAccuracy,
     ClassifierExtractor,

@@ -267,7 +267,8 @@ def test_sample_command_truncates_in_w_and_draws_the_style_mixing_figure(tmp_pat
     from tests.conftest import run_cli
     train(tmp_path / "run", *TINY_STYLEGAN2, "iterations=2")
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    result = run_cli(f"ckpt={ckpt}", "n=4", "truncation_psi=0.5", "style_mixing=true",
+    result = run_cli(f"ckpt={ckpt}", "n=4", "options.truncation_psi=0.5",
+                     "options.style_mixing=true",
                      "interpolation_rows=3", f"out={tmp_path / 's'}", cwd=tmp_path,
                      module="gan_lab.sample")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -276,9 +277,9 @@ def test_sample_command_truncates_in_w_and_draws_the_style_mixing_figure(tmp_pat
     dcgan = tmp_path / "dcgan"
     train(dcgan, *QUIET, "data.image_size=8", "model.generator.width=8",
           "model.discriminator.width=8", "iterations=1")
-    result = run_cli(f"ckpt={dcgan / 'checkpoints' / 'last.ckpt'}", "truncation_psi=0.5",
+    result = run_cli(f"ckpt={dcgan / 'checkpoints' / 'last.ckpt'}", "options.truncation_psi=0.5",
                      f"out={tmp_path / 'd'}", cwd=tmp_path, module="gan_lab.sample")
-    assert result.returncode == 2 and "takes no sampling options" in result.stderr
+    assert result.returncode == 2 and "a GAN does not take truncation_psi" in result.stderr
 
 
 def test_stylegan2_and_progan_train_under_bf16(tmp_path):

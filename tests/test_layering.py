@@ -86,3 +86,30 @@ def test_layering():
     for command in ("gan_lab.evaluate", "gan_lab.classifier", "gan_lab.sample",
                     "gan_lab.translate"):
         assert "gan_lab.train" not in graph[command], command
+
+
+def _imports_room(graph: dict[str, set[str]], module: str, room: str) -> bool:
+    return any(target == room or target.startswith(room + ".") for target in graph[module])
+
+
+def test_lower_rooms_import_no_higher_one():
+    """DESIGN.md's rule: nets, losses, data and metrics never import models, callbacks or
+    training; models never import data; callbacks reach schemes through gan_lab.protocols."""
+    graph = import_graph()
+    rules = {
+        "gan_lab.nets": ("gan_lab.models", "gan_lab.callbacks", "gan_lab.train", "gan_lab.data"),
+        "gan_lab.losses": ("gan_lab.models", "gan_lab.callbacks", "gan_lab.train", "gan_lab.data"),
+        "gan_lab.data": ("gan_lab.models", "gan_lab.callbacks", "gan_lab.train",
+                         "gan_lab.metrics"),
+        "gan_lab.metrics": ("gan_lab.models", "gan_lab.callbacks", "gan_lab.train"),
+        "gan_lab.models": ("gan_lab.data", "gan_lab.callbacks", "gan_lab.train"),
+        "gan_lab.callbacks": ("gan_lab.models", "gan_lab.train"),
+    }
+    broken = [f"{module} imports {room}"
+              for module in sorted(graph)
+              for lower, rooms in rules.items() if module == lower or module.startswith(lower + ".")
+              for room in rooms if _imports_room(graph, module, room)]
+    assert not broken, "\n".join(broken)
+    # the bottom modules import nothing of gan_lab
+    for bottom in ("gan_lab.kinds", "gan_lab.protocols", "gan_lab.readers"):
+        assert not graph[bottom], bottom

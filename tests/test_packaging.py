@@ -83,11 +83,13 @@ def test_constraints_pin_what_is_installed(name):
     assert installed.split("+")[0] == pinned[name], (name, installed, pinned[name])
 
 
-def test_package_list_names_every_package():
-    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+def test_the_package_list_is_found_and_names_every_package():
+    import runpy
+
+    listed = set(runpy.run_path(str(REPO / "setup.py"))["packages"]())
     found = {".".join(p.parent.relative_to(REPO).parts)
              for p in (REPO / "gan_lab").rglob("__init__.py")}
-    assert found <= listed, f"missing from [tool.setuptools] packages: {sorted(found - listed)}"
+    assert found <= listed, f"not found by setup.py: {sorted(found - listed)}"
     assert "gan_lab.conf" in listed
 
 

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from gan_lab.config import ConfigError
-from gan_lab.data.single_image import SingleImageDataModule, source_size
+from gan_lab.data.single_image.image import SingleImageDataModule, source_size
 from gan_lab.loading import load_module
 from gan_lab.losses import AdversarialLoss
 from gan_lab.metrics.sifid import (
@@ -362,7 +362,7 @@ def test_training_scores_and_the_commands_work_from_the_checkpoint_alone(tmp_pat
     assert (run_dir / "eval" / "final_from1.png").is_file()
     assert (run_dir / "samples" / "reconstruction_iter_0000010.png").is_file()
     ckpt = run_dir / "checkpoints" / "last.ckpt"
-    sampled = run_cli(f"ckpt={ckpt}", "n=2", "size=[30,70]", "interpolation_rows=1",
+    sampled = run_cli(f"ckpt={ckpt}", "n=2", "options.size=[30,70]", "interpolation_rows=1",
                       "interpolation_steps=2", f"out={tmp_path / 'samples'}", cwd=tmp_path,
                       module="gan_lab.sample")
     assert sampled.returncode == 0, sampled.stderr[-2000:]
@@ -372,13 +372,12 @@ def test_training_scores_and_the_commands_work_from_the_checkpoint_alone(tmp_pat
     moved = tmp_path / "elsewhere"
     module, _ = load_module(ckpt)
     assert module.sizes[-1] == (27, 40) and module.top_scale == 4
-    options = translation_options(module, OmegaConf.create({"attributes": None, "mask": None,
-                                                            "scale": 2}))
+    options = translation_options(module, OmegaConf.create({"options": {"scale": 2}}))
     paint = module.translation_input(Image.new("RGB", (50, 31), (90, 140, 200)), "inject")
     assert module.translate(paint, "inject", **options).shape == (1, 3, 27, 40)
-    with pytest.raises(ConfigError, match="a SinGAN does not take mask"):
-        translation_options(module, OmegaConf.create({"attributes": None, "mask": "m.png",
-                                                      "scale": 2}))
+    with pytest.raises(ConfigError, match=r"options.mask='m.png': a SinGAN does not take mask "
+                                          r"\(its translate options: options.scale\)"):
+        translation_options(module, OmegaConf.create({"options": {"mask": "m.png", "scale": 2}}))
     image = tmp_path / "photo.png"  # a model of a file that is gone rebuilds from the checkpoint
     Image.new("RGB", (60, 45), (10, 200, 30)).save(image)
     train(tmp_path / "file_run", *TINY, f"data.path={image}", "model.iterations_per_scale=1",

@@ -15,9 +15,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from gan_lab.config import ConfigError
-from gan_lab.data.label_map_folders import LabelMapFolderDataModule
-from gan_lab.data.label_maps import colourize, instance_edges, label_palette
-from gan_lab.data.texture_scenes import MATERIALS, TextureScenesDataModule, texture_scenes
+from gan_lab.data.label_maps.base import colourize, instance_edges, label_palette
+from gan_lab.data.label_maps.folders import LabelMapFolderDataModule
+from gan_lab.data.label_maps.textures import MATERIALS, TextureScenesDataModule, texture_scenes
 from gan_lab.losses import AdversarialLoss
 from gan_lab.metrics.segmentation import SegmentationTally, miou_and_accuracy
 from gan_lab.models.spade import SPADE as SPADEModel

@@ -16,9 +16,9 @@ from PIL import Image
 
 from gan_lab.building import build_module
 from gan_lab.config import ConfigError
-from gan_lab.data import super_resolution as sr_data
-from gan_lab.data.image_folder import UnreadableImageWarning
-from gan_lab.data.super_resolution import (
+from gan_lab.data.samples.image_folder import UnreadableImageWarning
+from gan_lab.data.super_resolution import pairs as sr_data
+from gan_lab.data.super_resolution.pairs import (
     DIV2KDataModule,
     PhotosSRDataModule,
     SRFolderDataModule,
@@ -301,9 +301,13 @@ def test_folders_div2k_and_benchmarks_layouts_and_one_line_errors(tmp_path, monk
 def test_stage_schedule_learning_rate_and_update_order(tmp_path):
     cfg = make_cfg(tmp_path, *TINY, "model.pretrain_iterations=3", "iterations=9")
     module = build_module(cfg)
-    assert [p.name for p in module.phases()] == ["Gpre"]
-    module.iteration = 3
-    assert [p.name for p in module.phases()] == ["Dmain", "Gmain"]  # D then G
+    assert [s.name for s in module.stages()] == ["pretrain", "adversarial"]
+    assert [p.name for p in module.phases() if module.runs_now(p)] == ["Gpre"]
+    module.stage = 1
+    assert [p.name for p in module.phases() if module.runs_now(p)] == ["Dmain", "Gmain"]  # D, G
+    # D's schedule counts the iterations of the stage D trains in: the same decay point
+    d_schedule = SRGANLearningRate(9, 3, 0.5, 0.1, adversarial_only=True)
+    assert [d_schedule(i) for i in range(6)] == [1.0] * 3 + [0.1] * 3
     # lr 1e-4 for [0, 6), 1e-5 from halfway through the adversarial stage [3, 9)
     schedule = SRGANLearningRate(9, 3, 0.5, 0.1)
     assert [schedule(i) for i in range(9)] == [1.0] * 6 + [0.1] * 3

@@ -20,10 +20,9 @@ from gan_lab.data import (
     CIFAR10DataModule,
     FashionMNISTDataModule,
     MNISTDataModule,
-    fashion_mnist,
-    torchvision_sets,
 )
-from gan_lab.data.torchvision_sets import read_idx
+from gan_lab.data.samples import fashion_mnist, torchvision_sets
+from gan_lab.data.samples.torchvision_sets import read_idx
 from tests.conftest import make_cfg
 
 N_TRAIN, N_TEST = 20, 8

@@ -15,16 +15,16 @@ import torch.nn.functional as F
 from PIL import Image
 
 from gan_lab.config import ConfigError
-from gan_lab.data.celeba import CELEBA_ATTRIBUTES, CelebADataModule
-from gan_lab.data.digit_attributes import (
+from gan_lab.data.attributes.celeba import CELEBA_ATTRIBUTES, CelebADataModule
+from gan_lab.data.attributes.digits import (
     DIGIT_ATTRIBUTES,
     LIGHT,
     RED,
     DigitAttributesDataModule,
     render_digit_attributes,
 )
-from gan_lab.data.digits import DigitsDataModule
-from gan_lab.data.embedded_translation import digit_intensity
+from gan_lab.data.samples.digits import DigitsDataModule
+from gan_lab.data.translation.embedded import digit_intensity
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.stargan import StarGAN, attribute_classification_loss
 from gan_lab.nets.stargan import (
@@ -283,7 +283,7 @@ def test_celeba_layout_split_attributes_and_preprocessing_follow_the_official_lo
 
 
 def test_celeba_missing_files_and_unknown_attributes_are_one_line_errors(tmp_path, monkeypatch):
-    from gan_lab.data import celeba
+    from gan_lab.data.attributes import celeba
 
     with pytest.raises(ValueError, match="img_align_celeba/.*list_attr_celeba.txt") as error:
         CelebADataModule(root=str(tmp_path), **CELEBA_TINY)
@@ -464,7 +464,7 @@ def test_translate_command_reads_a_checkpoint_alone(straight_run, tmp_path):
     Image.new("L", (16, 16), 128).save(inputs / "grey.jpg")
     out = tmp_path / "out"
     result = run_cli(f"ckpt={straight_run / 'checkpoints' / 'last.ckpt'}", f"input={inputs}",
-                     f"out={out}", "attributes=[red_ink,framed]", cwd=tmp_path,
+                     f"out={out}", "options.attributes=[red_ink,framed]", cwd=tmp_path,
                      module="gan_lab.translate")
     assert result.returncode == 0, result.stderr[-3000:]
     assert Image.open(out / "wide.png").size == (37, 23)
@@ -477,7 +477,7 @@ def test_translate_command_refuses_wrong_attributes_in_one_line(straight_run, tm
     inputs.mkdir()
     Image.new("RGB", (16, 16)).save(inputs / "a.png")
     result = run_cli(f"ckpt={straight_run / 'checkpoints' / 'last.ckpt'}", f"input={inputs}",
-                     "attributes=[1,0]", f"hydra.run.dir={tmp_path / 'o'}", cwd=tmp_path,
+                     "options.attributes=[1,0]", f"hydra.run.dir={tmp_path / 'o'}", cwd=tmp_path,
                      module="gan_lab.translate")
     assert result.returncode == 2
     assert "this StarGAN has 4 attributes (red_ink, thick_stroke, dark_paper, framed)" \

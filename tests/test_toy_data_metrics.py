@@ -10,8 +10,8 @@ import torch
 from torch.utils.data import TensorDataset
 
 from gan_lab.data import GaussianMixture2D, ToyDataModule, make_loader
-from gan_lab.data.loader import EpochShuffleSampler
-from gan_lab.data.toy import swiss_roll
+from gan_lab.data.common.loader import EpochShuffleSampler
+from gan_lab.data.samples.toy import swiss_roll
 from gan_lab.metrics import ModeCoverage, mode_statistics, scatter_plot
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -21,17 +21,17 @@ from gan_lab.data import (
     FolderTranslationDataModule,
     PublishedTranslationDataModule,
 )
-from gan_lab.data import published_translation_sets as published
-from gan_lab.data.digits import load_digit_tensors
-from gan_lab.data.embedded_translation import (
+from gan_lab.data.common.fingerprint import data_fingerprint
+from gan_lab.data.samples.digits import load_digit_tensors
+from gan_lab.data.samples.image_folder import UnreadableImageWarning
+from gan_lab.data.translation import published
+from gan_lab.data.translation.embedded import (
     Jitter,
     digit_intensity,
     render_chalk,
     render_ink,
 )
-from gan_lab.data.fingerprint import data_fingerprint
-from gan_lab.data.image_folder import UnreadableImageWarning
-from gan_lab.data.translation_sampling import item_generator
+from gan_lab.data.translation.sampling import item_generator
 
 
 def save(path: Path, image: Image.Image) -> Path:

@@ -58,7 +58,7 @@ def test_cyclegan_trains_on_a_horse2zebra_folder_with_the_headline_command(tmp_p
 
 
 def test_published_set_offline_fails_before_training_with_the_layout(tmp_path, monkeypatch):
-    from gan_lab.data import published_translation_sets
+    from gan_lab.data.translation import published as published_translation_sets
 
     def offline(*args, **kwargs):
         raise OSError("network is unreachable")
@@ -130,11 +130,11 @@ def test_evaluate_and_translate_commands_on_a_pix2pix_checkpoint(tmp_path):
                         module="gan_lab.translate")
     assert backwards.returncode == 2 and "translates AtoB" in backwards.stderr
     # the options other image-conditional models take are refused in one line
-    attributes = run_cli(f"ckpt={ckpt}", f"input={inputs}", "attributes=[1,0]", cwd=tmp_path,
-                         module="gan_lab.translate")
+    attributes = run_cli(f"ckpt={ckpt}", f"input={inputs}", "options.attributes=[1,0]",
+                         cwd=tmp_path, module="gan_lab.translate")
     assert attributes.returncode == 2
-    assert "a Pix2Pix does not take attributes (of attributes, mask, scale it takes none" \
-        in attributes.stderr
+    assert "options.attributes=[1, 0]: a Pix2Pix does not take attributes (it takes no " \
+        "translate options)" in attributes.stderr
     sampled = run_cli(f"ckpt={ckpt}", f"out={tmp_path / 's'}", cwd=tmp_path,
                       module="gan_lab.sample")
     assert sampled.returncode == 2 and "use python -m gan_lab.translate" in sampled.stderr

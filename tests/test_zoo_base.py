@@ -26,8 +26,9 @@ from gan_lab.nets import (
     ResnetGenerator,
     UnetGenerator,
 )
+from gan_lab.outputs import render
 from gan_lab.train import STEP_BOUND, build_module, run
-from gan_lab.visuals import Visual, render
+from gan_lab.visuals import Visual
 from tests.conftest import TINY_DCGAN, make_cfg
 
 ADAM = functools.partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
@@ -146,9 +147,9 @@ def test_frozen_nets_are_never_saved_trained_or_strictly_required():
 
 # ----------------------------------------------------------------------------- visuals
 def test_every_visual_kind_renders_and_unknown_kinds_are_an_error():
-    grid = render(Visual("images", torch.zeros(6, 1, 4, 4), nrow=3))
+    grid = render(Visual("images", torch.zeros(6, 1, 4, 4), nrow=3)).pixels
     assert grid.shape == (3, 2 * 6 + 2, 3 * 6 + 2) and grid.min() >= 0 and grid.max() <= 1
-    scatter = render(Visual("points", torch.randn(50, 2)))
+    scatter = render(Visual("points", torch.randn(50, 2))).pixels
     assert scatter.shape[0] == 3 and scatter.shape[1] > 50
     with pytest.raises(ValueError, match="no renderer for visuals of kind 'video'"):
         render(Visual("video", torch.zeros(1, 3, 2, 4, 4)))
@@ -159,7 +160,7 @@ def test_toy_samples_are_drawn_not_skipped(tmp_path):
     module = build_module(make_cfg(tmp_path, *TINY_TOY))
     inputs = module.visual_inputs(None, 100, 8, torch.Generator().manual_seed(0))
     (visual,) = module.visuals(inputs).values()
-    assert visual.kind == "points" and render(visual).shape[0] == 3
+    assert visual.kind == "points" and render(visual).pixels.shape[0] == 3
 
 
 # ----------------------------------------------------------------------------- the D entry point

@@ -42,6 +42,12 @@ Deliberate differences from the official code:
   rank keeps the same ``p`` (the official code gathers them the same way, once per interval).
 * The official pipeline's image-space filtering and additive noise are not implemented (no
   official preset of ADA's 'bgc' or of R3GAN uses them).
+
+Clips (N, T, C, H, W; ``augment(x, kind="clips")``, gan_lab.augment.base): every op's
+parameters and its apply-or-not draw are made once per clip and the clip's geometric and colour
+matrices and cutout square are used for all its T frames, so a clip is flipped, rotated, shifted
+and recoloured as a whole and its motion is kept. ``p``'s control (``observe``) counts what D
+scores (clips for a video critic). Voxels are refused: the pipeline is 2-D.
 """
 
 from __future__ import annotations
@@ -54,7 +60,8 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor
 
-from gan_lab.augment.base import Augment
+from gan_lab.augment.base import LAYOUTS, Augment, per_clip
+from gan_lab.kinds import SampleKind
 from gan_lab.nets.filters import downsample2d, upsample2d
 
 __all__ = ["GROUPS", "OPS", "RESAMPLERS", "SYM6", "AdaptiveAugment"]
@@ -165,6 +172,9 @@ class AdaptiveAugment(Augment):
             ``grid_sample``).
     """
 
+    kinds = (SampleKind.IMAGES, SampleKind.CLIPS)
+    option = "ada"
+
     def __init__(
         self,
         target: float = 0.6,
@@ -273,12 +283,23 @@ class AdaptiveAugment(Augment):
 
     # -- the pipeline (sec. 2.3, appendix B) ---------------------------------------------------
 
-    def forward(self, x: Tensor) -> Tensor:
+    def check_kind(self, kind: SampleKind | str | None) -> SampleKind:
+        """Images and clips; voxels are refused in one line (the pipeline is 2-D)."""
+        if kind is not None and SampleKind(kind) is SampleKind.VOXELS:
+            raise ValueError(f"augment={self.option} (AdaptiveAugment) does not apply to voxels "
+                             f"{LAYOUTS[SampleKind.VOXELS]}: its pipeline is 2-D; use "
+                             "augment=diffaugment augment.policy=translation,cutout or "
+                             "augment=none")
+        return super().check_kind(kind)
+
+    def transform(self, x: Tensor, frames: int = 1) -> Tensor:
+        """Images (N * frames, C, H, W); every ``frames`` consecutive ones (a clip's frames)
+        share one draw of every op (``per_clip``)."""
         if x.ndim != 4:
             raise ValueError(f"ADA expects NCHW images, got shape {tuple(x.shape)}")
-        x = self._geometric(x)
-        x = self._color(x)
-        return self._cutout(x)
+        x = self._geometric(x, frames)
+        x = self._color(x, frames)
+        return self._cutout(x, frames)
 
     def _draw(self, n: int, device: torch.device, prob: Tensor) -> Tensor:
         """[N] bool: which samples apply an op, each with probability ``prob``."""
@@ -288,11 +309,12 @@ class AdaptiveAugment(Augment):
         """The probability of ``op``: p times its strength (the official multiplier)."""
         return p * self.strength[op]
 
-    def _geometric(self, x: Tensor) -> Tensor:
+    def _geometric(self, x: Tensor, frames: int = 1) -> Tensor:
         ops = [op for op in self.ops if op in GEOMETRIC]
         if not ops:
             return x
-        n, _, h, w = x.shape
+        _, _, h, w = x.shape
+        n = x.shape[0] // frames  # draws: one per image, or per clip
         dev = x.device
         p = self.p.float().to(dev)
         zeros = torch.zeros(n, device=dev)
@@ -337,6 +359,7 @@ class AdaptiveAugment(Augment):
             g_inv = g_inv @ _translate2d(-t[:, 0] * w, -t[:, 1] * h)
 
         # Samples that drew no geometric op pass through untouched, not resampled.
+        g_inv = per_clip(g_inv, frames)
         identity = (g_inv == torch.eye(3, device=dev)).flatten(1).all(dim=1)
         if self.resample == "wavelet":
             if bool(identity.all()):  # one host sync; the padding below needs one anyway
@@ -344,15 +367,16 @@ class AdaptiveAugment(Augment):
             warped = warp_wavelet(x, g_inv, self.wavelet)
         else:
             warped = warp_bilinear(x, g_inv)
-        return torch.where(identity.view(n, 1, 1, 1), x, warped.to(x.dtype))
+        return torch.where(identity.view(-1, 1, 1, 1), x, warped.to(x.dtype))
 
     def _random_rotation(self, n: int, dev: torch.device, prob: Tensor) -> Tensor:
         theta = (torch.rand(n, device=dev) * 2 - 1) * math.pi * ROTATE_MAX
         theta = torch.where(self._draw(n, dev, prob), theta, torch.zeros_like(theta))
         return _rotate2d(torch.cos(theta), -torch.sin(theta))  # the inverse rotation
 
-    def _color(self, x: Tensor) -> Tensor:
-        n, c, h, w = x.shape
+    def _color(self, x: Tensor, frames: int = 1) -> Tensor:
+        total, c, h, w = x.shape
+        n = total // frames  # draws: one per image, or per clip
         rgb = c == 3
         # Hue and saturation act off the luma axis, where grey pixels have no component.
         ops = [op for op in self.ops if op in COLOR and (rgb or op not in ("hue", "saturation"))]
@@ -392,6 +416,8 @@ class AdaptiveAugment(Augment):
             # eye + chroma * (s - 1), not vv + chroma * s: exactly the identity when s == 1.
             color_mat = (eye + chroma * (s - 1).view(n, 1, 1)) @ color_mat
 
+        color_mat = per_clip(color_mat, frames)
+        n = total  # from here on: every image (each frame of a clip)
         mat = color_mat.to(x.dtype)
         flat = x.reshape(n, c, h * w)
         if rgb:
@@ -405,18 +431,20 @@ class AdaptiveAugment(Augment):
         identity = (color_mat == eye).flatten(1).all(dim=1)
         return torch.where(identity.view(n, 1, 1, 1), x, out.view(n, c, h, w))
 
-    def _cutout(self, x: Tensor) -> Tensor:
+    def _cutout(self, x: Tensor, frames: int = 1) -> Tensor:
         """Zero a square of side ``cutout_size`` (relative) centred at a uniform point, per
         sample with probability ``p * strength`` (the official pipeline's cutout); pixels whose
         centre lies inside the square are cut, the square may leave the image."""
         if "cutout" not in self.ops:
             return x
-        n, _, h, w = x.shape
+        _, _, h, w = x.shape
+        n = x.shape[0] // frames  # draws: one per image, or per clip
         dev = x.device
         applied = self._draw(n, dev, self._prob("cutout", self.p.float().to(dev)))
         size = torch.where(applied, torch.full((n,), self.cutout_size, device=dev),
                            torch.zeros(n, device=dev)).view(n, 1, 1)
         centre = torch.rand(n, 2, 1, 1, device=dev)
+        size, centre = per_clip(size, frames), per_clip(centre, frames)
         cx = (torch.arange(w, device=dev) + 0.5).view(1, 1, w) / w
         cy = (torch.arange(h, device=dev) + 0.5).view(1, h, 1) / h
         keep = ((cx - centre[:, 0]).abs() >= size / 2) | ((cy - centre[:, 1]).abs() >= size / 2)

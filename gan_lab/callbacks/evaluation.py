@@ -14,11 +14,27 @@ from lightning.pytorch.utilities import rank_zero_only
 from gan_lab.callbacks.schedule import EveryIterations
 
 
+def to_cpu(samples: Any) -> Any:
+    """Samples on the CPU, floating tensors as float32 (half and bfloat16 outputs of mixed
+    precision included); integer and bool tensors (token ids, masks) keep their dtype. Tuples,
+    lists and dicts of tensors are walked."""
+    if isinstance(samples, torch.Tensor):
+        samples = samples.detach().cpu()
+        return samples.float() if samples.is_floating_point() else samples
+    if isinstance(samples, Mapping):
+        return {key: to_cpu(value) for key, value in samples.items()}
+    if isinstance(samples, tuple | list):
+        return type(samples)(to_cpu(value) for value in samples)
+    return samples
+
+
 class Sampler:
-    """What evaluators get to draw from: ``sampler(n, labels=None)`` -> float CPU samples.
+    """What evaluators get to draw from: ``sampler(n, labels=None, condition=None)`` -> CPU
+    samples (floating ones as float32, token ids and other integers as they are).
 
     ``num_classes`` > 0 marks a conditional generator (labels are then accepted). Wraps any
-    module that follows the sampling protocol (``module.sample(n, labels=...)``); for
+    module that follows the sampling protocol (``module.sample(n, labels=...)``; a general
+    condition, e.g. captions or first frames, goes as ``module.sample(n, condition=...)``); for
     translators (``module.translate``), ``sampler.translate(images, direction)`` and
     ``sampler.directions``.
     """
@@ -29,16 +45,17 @@ class Sampler:
         self.directions: tuple[str, ...] = tuple(getattr(module, "directions", ()))
 
     def translate(self, images: torch.Tensor, direction: str, **options: Any) -> torch.Tensor:
-        """``module.translate(images, direction, **options)`` as float CPU images (options: what
-        the module's ``translate_options`` name, e.g. a context encoder's mask)."""
+        """``module.translate(images, direction, **options)`` on the CPU (options: what the
+        module's ``translate_options`` name, e.g. a context encoder's mask)."""
         with torch.no_grad():
-            return self.module.translate(images, direction, **options).float().cpu()
+            return to_cpu(self.module.translate(images, direction, **options))
 
-    def __call__(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def __call__(self, n: int, labels: torch.Tensor | None = None,
+                 condition: Any = None) -> Any:
+        given = {name: value for name, value in (("labels", labels), ("condition", condition))
+                 if value is not None}
         with torch.no_grad():
-            if labels is None:
-                return self.module.sample(n).float().cpu()
-            return self.module.sample(n, labels=labels).float().cpu()
+            return to_cpu(self.module.sample(n, **given))
 
 
 class Evaluator(Protocol):

@@ -57,6 +57,7 @@ import torch
 from torch import Tensor
 
 from gan_lab.callbacks.evaluation import Evaluation
+from gan_lab.protocols import NonFiniteLossError
 
 log = logging.getLogger(__name__)
 
@@ -422,8 +423,6 @@ class TrainingHealth(pl.Callback):
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                      exception: BaseException) -> None:
-        from gan_lab.models.base import NonFiniteLossError
-
         if isinstance(exception, NonFiniteLossError) and trainer.is_global_zero:
             episode = self.episodes["divergence"]
             if episode.update(True, immediate=True):

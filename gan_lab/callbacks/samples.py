@@ -1,4 +1,4 @@
-"""Fixed-input sample grids, written as PNG and sent to the loggers."""
+"""Fixed-input samples, rendered by kind, written (PNG, GIF/MP4, text) and sent to the loggers."""
 
 from __future__ import annotations
 
@@ -7,28 +7,32 @@ from pathlib import Path
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.utilities import rank_zero_only
-from torchvision.utils import save_image
 
 from gan_lab.callbacks.schedule import EveryIterations
-from gan_lab.loggers import log_image
-from gan_lab.visuals import render
+from gan_lab.loggers import log_output
+from gan_lab.outputs import VIDEO_FORMATS, render, write
 
 
 class SampleGrid(EveryIterations):
-    """Every `every` iterations, the module's visuals of fixed inputs, as PNG and to the loggers.
+    """Every `every` iterations, the module's visuals of fixed inputs, written and logged.
 
     The inputs come once from ``module.visual_inputs(datamodule, num_samples, nrow, generator)``
     (fixed codes, the first test images, ...); each time, ``module.visuals(inputs)`` returns
-    named visuals (gan_lab.visuals) that are rendered by kind. The first is written to
-    ``samples/<iteration>.png``, any others to ``samples/<name>_<iteration>.png``; each goes to
-    the loggers under ``samples/<name>``.
+    named visuals (gan_lab.visuals) that are rendered by kind (gan_lab.outputs): a grid of images
+    or a scatter plot as PNG, clips as GIF (``video_format=mp4``: MP4), token sequences as text.
+    The first is written to ``samples/<iteration>.<suffix>``, any others to
+    ``samples/<name>_<iteration>.<suffix>``; each goes to the loggers under ``samples/<name>``.
     """
 
     def __init__(self, out_dir: str, every: int = 500, num_samples: int = 64, nrow: int = 8,
-                 seed: int = 1234) -> None:
+                 seed: int = 1234, video_format: str = "gif") -> None:
         super().__init__(every)
+        if video_format not in VIDEO_FORMATS:
+            raise ValueError(f"callbacks.samples.video_format={video_format!r}: must be one of "
+                             f"{', '.join(VIDEO_FORMATS)}")
         self.out_dir = Path(out_dir)
         self.num_samples, self.nrow, self.seed = int(num_samples), int(nrow), int(seed)
+        self.video_format = video_format
         self._inputs = None
 
     @rank_zero_only
@@ -37,9 +41,9 @@ class SampleGrid(EveryIterations):
             generator = torch.Generator().manual_seed(self.seed)
             self._inputs = module.visual_inputs(trainer.datamodule, self.num_samples, self.nrow,
                                                 generator)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         for index, (name, visual) in enumerate(module.visuals(self._inputs).items()):
-            image = render(visual)
-            save_image(image, self.out_dir / (f"{tag}.png" if index == 0 else f"{name}_{tag}.png"))
-            log_image(trainer.loggers, f"samples/{name}" if index else "samples", image,
-                      module.iteration)
+            output = render(visual)
+            write(output, self.out_dir / (tag if index == 0 else f"{name}_{tag}"),
+                  self.video_format)
+            log_output(trainer.loggers, f"samples/{name}" if index else "samples", output,
+                       module.iteration)

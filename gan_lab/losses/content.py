@@ -7,6 +7,9 @@ MSE between VGG feature maps. Pure functions of tensors and a feature net.
   the two images, "the j-th convolution (after activation) before the i-th maxpooling layer";
   the feature maps are rescaled by 1/12.75 "to obtain VGG losses of a scale that is comparable
   to the MSE loss" (sec. 3.2; equivalent to multiplying eq. 5 by about 0.006).
+
+The feature net is a frozen auxiliary net: torchvision's VGG19 from
+:func:`gan_lab.nets.vgg.load_vgg19`, through the provider of gan_lab.auxiliary.
 """
 
 from __future__ import annotations

@@ -31,8 +31,9 @@ attribute, or choose one hair colour; gan_lab.nets.stargan.single_attribute_targ
   G(G(x, c), c'), which tells a generator that hides the content in its translations (high) from
   one that loses it (low).
 
-The classifier is cached like the FID classifier: its file name holds a digest of the training
-data (gan_lab.data.fingerprint), the attribute names and the settings. Training it leaves the
+The classifier is cached like the FID classifier, by the auxiliary-net provider
+(gan_lab.auxiliary): its file name holds a digest of the training data
+(gan_lab.data.common.fingerprint), the attribute names and the settings. Training it leaves the
 global random streams untouched, so a run trains the same whether the cache was warm or not.
 """
 
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +50,10 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from gan_lab.data.fingerprint import data_fingerprint
+from gan_lab.auxiliary import AuxiliarySpec, Trained, provide
+from gan_lab.data.common.fingerprint import data_fingerprint
 from gan_lab.kinds import BatchKind, batch_kind
-from gan_lab.metrics.cache import atomic_save, default_cache_dir
+from gan_lab.metrics.cache import default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor, DomainClassifier, train_classifier
 from gan_lab.metrics.settings import check_int, check_optional_int, check_positive
 from gan_lab.nets.stargan import single_attribute_targets
@@ -68,6 +71,13 @@ def train_attribute_classifier(dataset: Dataset, channels: int, attributes: int,
     return train_classifier(dataset, channels, attributes, width=width, epochs=epochs, lr=lr,
                             batch_size=batch_size, seed=seed, device=device, desc=desc,
                             criterion=_multi_label_loss)
+
+
+def _classifier_of(record: dict, channels: int, attributes: int, width: int) -> DomainClassifier:
+    """The attribute classifier of a cached record."""
+    net = DomainClassifier(channels, attributes, width)
+    net.load_state_dict(record["state_dict"])
+    return net
 
 
 def _multi_label_loss(logits: Tensor, targets: Tensor) -> Tensor:
@@ -143,26 +153,28 @@ class AttributeAccuracy:
                              "for two-domain translators")
         names = tuple(datamodule.attribute_names)
         path = self.cache_path(datamodule)
-        if path.is_file():
-            net = DomainClassifier(datamodule.channels, len(names), self.settings["width"])
-            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
-        else:
-            s = self.settings
-            dataset = datamodule.reference_set
-            if s["max_train_images"] is not None and s["max_train_images"] < len(dataset):
-                order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(s["seed"]))
-                dataset = Subset(dataset, order[: s["max_train_images"]].tolist())
-            net = train_attribute_classifier(
-                dataset, datamodule.channels, len(names), width=s["width"], epochs=s["epochs"],
-                lr=s["lr"], batch_size=s["train_batch_size"], seed=s["seed"], device=self.device)
-            atomic_save({"state_dict": net.state_dict(), "attributes": list(names),
-                         "settings": s}, path)
-        self.net, self.path = net.eval().to(self.device), path
+        spec = AuxiliarySpec("attribute classifier", "eval.cache_dir",
+                             partial(_classifier_of, channels=datamodule.channels,
+                                     attributes=len(names), width=self.settings["width"]),
+                             trained=Trained(path, partial(self._record, datamodule, names)))
+        self.net, self.path = provide(spec, self.device), path
         self.real_accuracy = self._real_accuracy(datamodule, names)
         print(f"gan_lab: attribute classifier {path}: accuracy on the real test images "
               + ", ".join(f"{n} {a:.1%}" for n, a in self.real_accuracy.items()))
         self._prepare_content(datamodule)
         self._prepared_for = datamodule
+
+    def _record(self, datamodule: Any, names: tuple[str, ...]) -> dict:
+        """What the cache file holds: a freshly trained classifier, the attributes, settings."""
+        s = self.settings
+        dataset = datamodule.reference_set
+        if s["max_train_images"] is not None and s["max_train_images"] < len(dataset):
+            order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(s["seed"]))
+            dataset = Subset(dataset, order[: s["max_train_images"]].tolist())
+        net = train_attribute_classifier(
+            dataset, datamodule.channels, len(names), width=s["width"], epochs=s["epochs"],
+            lr=s["lr"], batch_size=s["train_batch_size"], seed=s["seed"], device=self.device)
+        return {"state_dict": net.state_dict(), "attributes": list(names), "settings": s}
 
     def _prepare_content(self, datamodule: Any) -> None:
         """Train or load the content classifier where the data has content labels; measure it

@@ -6,9 +6,10 @@ on the data itself, as done for MNIST-like sets in the literature (e.g. the "MNI
 Lucic et al. 2018's appendix and of many conditional-GAN papers). Numbers are then comparable
 between runs that use the same classifier, not with Inception-feature numbers in papers.
 
-The classifier is trained once per data set and cached: the file name holds a digest of the
-training data (:func:`gan_lab.data.fingerprint.data_fingerprint`) and of the classifier's
-settings, so changed data gets a new classifier. A deterministic ``holdout`` fraction of the
+The classifier is trained once per data set and cached by the auxiliary-net provider
+(gan_lab.auxiliary): the file name holds a digest of the training data
+(:func:`gan_lab.data.common.fingerprint.data_fingerprint`) and of the classifier's settings, so
+changed data gets a new classifier. A deterministic ``holdout`` fraction of the
 training set is kept out of training; the accuracy on it is printed and stored in the file.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,9 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from gan_lab.data.fingerprint import data_fingerprint
-from gan_lab.metrics.cache import atomic_save, default_cache_dir
+from gan_lab.auxiliary import AuxiliarySpec, Trained, provide
+from gan_lab.data.common.fingerprint import data_fingerprint
+from gan_lab.metrics.cache import default_cache_dir
 from gan_lab.metrics.extractor import FeatureExtractor
 from gan_lab.metrics.settings import check_fraction, check_int, check_positive
 from gan_lab.progress import phase
@@ -174,21 +177,33 @@ class ClassifierExtractor(FeatureExtractor):
                 f"2 classes; {type(datamodule).__name__} gives shape {shape} with {classes} "
                 "classes (image_folder: set data.labels=true; or use eval=inception)"
             )
-        if path.is_file():
-            stored = torch.load(path, map_location="cpu", weights_only=True)
-            net = DomainClassifier(shape[0], classes, self.settings["width"])
-            net.load_state_dict(stored["state_dict"])
-            accuracy = float(stored["accuracy"])
-        else:
-            net, accuracy = self.train(datamodule, classes)
-            atomic_save({"state_dict": net.state_dict(), "accuracy": accuracy,
-                         "settings": self.settings, "num_classes": classes,
-                         "sample_shape": list(shape)}, path)
-            print(f"gan_lab: {self.purpose} classifier trained: held-out accuracy {accuracy:.2%} "
-                  f"(saved to {path})")
-        self.net, self.accuracy, self.path = net.eval().to(self.device), accuracy, path
+        spec = AuxiliarySpec(
+            f"{self.purpose} classifier", "eval.cache_dir",
+            partial(self._from_record, channels=shape[0], classes=classes),
+            trained=Trained(path, partial(self._record, datamodule, classes, shape),
+                            announce=self._announce))
+        self.net, self.path = provide(spec, self.device), path
         self.identity = f"classifier-{path.stem}"
-        log.info("classifier features from %s (held-out accuracy %.2f%%)", path, 100 * accuracy)
+        log.info("classifier features from %s (held-out accuracy %.2f%%)", path,
+                 100 * self.accuracy)
+
+    def _from_record(self, record: dict, channels: int, classes: int) -> DomainClassifier:
+        """The classifier of a cached record (its held-out accuracy kept in ``accuracy``)."""
+        net = DomainClassifier(channels, classes, self.settings["width"])
+        net.load_state_dict(record["state_dict"])
+        self.accuracy = float(record["accuracy"])
+        return net
+
+    def _record(self, datamodule: Any, classes: int, shape: tuple[int, ...]) -> dict:
+        """What the cache file holds: a freshly trained classifier, its accuracy and settings."""
+        net, accuracy = self.train(datamodule, classes)
+        return {"state_dict": net.state_dict(), "accuracy": accuracy,
+                "settings": self.settings, "num_classes": classes,
+                "sample_shape": list(shape)}
+
+    def _announce(self, record: dict) -> str:
+        return (f"{self.purpose} classifier trained: held-out accuracy "
+                f"{record['accuracy']:.2%}")
 
     def train(self, datamodule: Any, classes: int) -> tuple[DomainClassifier, float]:
         """A freshly trained classifier and its accuracy on the held-out part."""

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Subset, TensorDataset
 
-from gan_lab.data.fingerprint import data_fingerprint
+from gan_lab.data.common.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.classifier import _split, classifier_accuracy, train_classifier
 from gan_lab.metrics.extractor import FeatureExtractor, to_uint8

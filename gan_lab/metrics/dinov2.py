@@ -18,15 +18,15 @@ the ImageNet mean and std; the feature is the final-norm CLS token (384 to 1536-
 from __future__ import annotations
 
 import math
-import os
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 
+from gan_lab.auxiliary import AuxiliarySpec, Published, file_identity, hub_path, locate, provide
 from gan_lab.metrics.extractor import FeatureExtractor, to_uint8
-from gan_lab.nets.weights import download_weights, unreadable_weights
 
 __all__ = ["DINOV2_MODELS", "DinoV2Extractor", "DinoVisionTransformer", "dinov2_url",
            "dinov2_weights_file", "default_dinov2_weights_path"]
@@ -61,7 +61,7 @@ def dinov2_url(model: str = "dinov2-vit-l-14") -> str:
 
 def default_dinov2_weights_path(model: str = "dinov2-vit-l-14") -> Path:
     """Where ``torch.hub`` keeps the file: ``$TORCH_HOME/hub/checkpoints/<file>``."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / dinov2_weights_file(model)
+    return hub_path(dinov2_weights_file(model))
 
 
 # --------------------------------------------------------------------------- the network
@@ -195,8 +195,9 @@ class DinoV2Extractor(FeatureExtractor):
         download: fetch Meta's file into the torch hub cache when it is missing.
         batch_size: images per forward pass.
 
-    No class logits: ``logits`` are ``(N, 0)`` and ImageQuality refuses ``is``. A missing file is
-    a one-line ``ValueError`` raised here, before any training starts; the file is loaded with
+    No class logits: ``logits`` are ``(N, 0)`` and ImageQuality refuses ``is``. The net comes
+    from the auxiliary-net provider (gan_lab.auxiliary): a missing file is its one-line
+    ``ValueError``, raised here, before any training starts; the file is loaded with
     ``torch.load(weights_only=True)``.
     """
 
@@ -206,35 +207,26 @@ class DinoV2Extractor(FeatureExtractor):
     def __init__(self, weights: str | None = None, model: str = "dinov2-vit-l-14",
                  download: bool = True, batch_size: int = 32) -> None:
         super().__init__(batch_size=batch_size)
-        default = default_dinov2_weights_path(model)
-        path = Path(weights).expanduser() if weights not in (None, "") else default
-        if not path.is_file() and weights in (None, "") and download:
-            download_weights(dinov2_url(model), path)
-        if not path.is_file():
-            what = "file" if path != default else dinov2_weights_file(model)
-            raise ValueError(
-                f"eval.dinov2_weights: no {model} weights {what} at {path}; download "
-                f"{dinov2_url(model)} and put it at {default} (or set eval.dinov2_weights=FILE)"
-            )
         self.model = model
-        self.weights = path.absolute()
-        stat = os.stat(self.weights)
-        self.identity = f"{model}-{self.weights.name}-{stat.st_size}-{stat.st_mtime_ns}"
+        self.spec = AuxiliarySpec(
+            model, "eval.dinov2_weights", self._network_from_state, weights=weights,
+            published=Published(dinov2_weights_file(model), dinov2_url(model)),
+            download=download, origin="Meta")
+        self.weights = locate(self.spec).absolute()
+        self.identity = f"{model}-{file_identity(self.weights)}"
         self._net: DinoVisionTransformer | None = None
+
+    def _network_from_state(self, state: dict) -> DinoVisionTransformer:
+        net = DinoVisionTransformer(self.model)
+        missing, _ = net.load_state_dict(state, strict=False)
+        missing = [key for key in missing if key != "mask_token"]
+        if missing:
+            raise KeyError(f"missing {len(missing)} parameters, e.g. {missing[:3]}")
+        return net
 
     def network(self) -> DinoVisionTransformer:
         if self._net is None:
-            try:
-                state = torch.load(self.weights, map_location="cpu", weights_only=True)
-                net = DinoVisionTransformer(self.model)
-                missing, _ = net.load_state_dict(state, strict=False)
-                missing = [key for key in missing if key != "mask_token"]
-                if missing:
-                    raise KeyError(f"missing {len(missing)} parameters, e.g. {missing[:3]}")
-            except Exception as error:
-                raise unreadable_weights("eval.dinov2_weights", self.weights,
-                                         f"{self.model} weights file", error) from error
-            self._net = net.eval().requires_grad_(False)
+            self._net = provide(replace(self.spec, weights=self.weights))
         return self._net
 
     @staticmethod

@@ -57,7 +57,7 @@ from torch_fidelity.metric_prc import (
     prc_features_to_metric,
 )
 
-from gan_lab.data.fingerprint import data_fingerprint
+from gan_lab.data.common.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor
 from gan_lab.metrics.extractor import FeatureExtractor

@@ -9,14 +9,14 @@ unbiased 1008-way logits, as torch-fidelity does.
 
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from gan_lab.auxiliary import AuxiliarySpec, Published, file_identity, hub_path, locate, provide
 from gan_lab.metrics.extractor import FeatureExtractor, to_uint8
-from gan_lab.nets.weights import download_weights, unreadable_weights
 
 __all__ = ["INCEPTION_URL", "INCEPTION_WEIGHTS_FILE", "InceptionExtractor", "default_weights_path"]
 
@@ -28,7 +28,7 @@ INCEPTION_URL = (
 
 def default_weights_path() -> Path:
     """Where torch hub keeps downloaded weights: ``$TORCH_HOME/hub/checkpoints/<file>``."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS_FILE
+    return hub_path(INCEPTION_WEIGHTS_FILE)
 
 
 class InceptionExtractor(FeatureExtractor):
@@ -40,9 +40,10 @@ class InceptionExtractor(FeatureExtractor):
         download: fetch the standard file into the torch hub cache when it is missing.
         batch_size: images per forward pass.
 
-    A missing file is a one-line ``ValueError`` raised here, before any training starts.
-    The file is loaded with ``torch.load(weights_only=True)`` first, so a file that would run
-    code when unpickled is refused.
+    The net comes from the auxiliary-net provider (gan_lab.auxiliary): a missing file is its
+    one-line ``ValueError``, raised here, before any training starts. The file is loaded with
+    ``torch.load(weights_only=True)`` first, so a file that would run code when unpickled is
+    refused.
     """
 
     name = "inception"
@@ -50,34 +51,24 @@ class InceptionExtractor(FeatureExtractor):
     def __init__(self, weights: str | None = None, download: bool = True,
                  batch_size: int = 64) -> None:
         super().__init__(batch_size=batch_size)
-        path = Path(weights).expanduser() if weights not in (None, "") else default_weights_path()
-        if not path.is_file() and weights in (None, "") and download:
-            download_weights(INCEPTION_URL, path)
-        if not path.is_file():
-            raise ValueError(
-                f"eval.inception_weights: no Inception weights at {path}; download "
-                f"{INCEPTION_URL} and put it at {default_weights_path()} "
-                "(or set eval.inception_weights=FILE), or use eval=classifier offline"
-            )
-        self.weights = path.absolute()
-        stat = os.stat(self.weights)
-        self.identity = f"inception-{self.weights.name}-{stat.st_size}-{stat.st_mtime_ns}"
+        self.spec = AuxiliarySpec(
+            "Inception", "eval.inception_weights", self._network_from_state, weights=weights,
+            published=Published(INCEPTION_WEIGHTS_FILE, INCEPTION_URL), download=download,
+            origin="torch-fidelity", hint="or use eval=classifier offline")
+        self.weights = locate(self.spec).absolute()
+        self.identity = f"inception-{file_identity(self.weights)}"
         self._net: torch.nn.Module | None = None
+
+    def _network_from_state(self, state: object) -> torch.nn.Module:
+        from torch_fidelity import FeatureExtractorInceptionV3
+
+        # torch-fidelity reloads the file (read as plain weights by the provider) into its net.
+        return FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                           feature_extractor_weights_path=str(self.weights))
 
     def network(self) -> torch.nn.Module:
         if self._net is None:
-            from torch_fidelity import FeatureExtractorInceptionV3
-
-            try:
-                torch.load(self.weights, map_location="cpu", weights_only=True)
-            except Exception as error:
-                raise unreadable_weights("eval.inception_weights", self.weights,
-                                         "plain weights file", error) from error
-            # torch-fidelity reloads the (now known to be plain) file into its network.
-            self._net = FeatureExtractorInceptionV3(
-                "inception-v3-compat", ["2048", "logits_unbiased"],
-                feature_extractor_weights_path=str(self.weights),
-            )
+            self._net = provide(replace(self.spec, weights=self.weights))
         return self._net
 
     @torch.no_grad()

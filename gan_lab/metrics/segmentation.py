@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +39,11 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardIndex
 
-from gan_lab.data.fingerprint import data_fingerprint
-from gan_lab.data.labelled_view import LabelledView
+from gan_lab.auxiliary import AuxiliarySpec, Trained, provide
+from gan_lab.data.common.fingerprint import data_fingerprint
+from gan_lab.data.common.labelled_view import LabelledView
 from gan_lab.kinds import BatchKind, batch_kind
-from gan_lab.metrics.cache import atomic_save, default_cache_dir
+from gan_lab.metrics.cache import default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor
 from gan_lab.metrics.extractor import FeatureExtractor
 from gan_lab.metrics.image_quality import fid, real_features
@@ -88,6 +90,13 @@ class Segmenter(nn.Module):
         f2 = self.fuse2(torch.cat([f2, up], 1))
         up = F.interpolate(f2, size=f1.shape[-2:], mode="bilinear", align_corners=False)
         return self.head(self.fuse1(torch.cat([f1, up], 1)))
+
+
+def _segmenter_of(state: dict, classes: int, width: int) -> Segmenter:
+    """The segmenter of a cached state_dict."""
+    net = Segmenter(classes, width)
+    net.load_state_dict(state)
+    return net
 
 
 class SegmentationTally:
@@ -137,8 +146,9 @@ def _items(dataset, chunk: int) -> DataLoader:
 class SegmenterTrainer:
     """Trains (or loads from its cache) a :class:`Segmenter` on a label-map data module's real
     training photos: Adam, pixel-wise cross-entropy (the data's ``ignore_index`` left out),
-    ``epochs`` shuffled passes, seeded. The cache file name holds a digest of the training data
-    (:func:`~gan_lab.data.fingerprint.data_fingerprint`) and these settings.
+    ``epochs`` shuffled passes, seeded. The auxiliary-net provider (gan_lab.auxiliary) caches
+    it; the cache file name holds a digest of the training data
+    (:func:`~gan_lab.data.common.fingerprint.data_fingerprint`) and these settings.
     """
 
     def __init__(self, cache_dir: str | None = None, width: int = 32, epochs: int = 10,
@@ -157,16 +167,18 @@ class SegmenterTrainer:
         return self.cache_dir / f"segmenter-{key.hexdigest()}.pt"
 
     def prepare(self, data: Any) -> Segmenter:
-        """The segmenter of ``data`` (a LabelMapDataModule), in eval mode on the device."""
-        path = self.cache_path(data)
+        """The segmenter of ``data`` (a LabelMapDataModule), frozen, on the device."""
+        build = partial(_segmenter_of, classes=data.num_classes, width=self.settings["width"])
+        trained = Trained(self.cache_path(data), partial(self._record, data),
+                          announce=lambda _: "segmenter trained on the real photos")
+        return provide(AuxiliarySpec("segmenter", "eval.cache_dir", build, trained=trained),
+                       self.device)
+
+    def _record(self, data: Any) -> dict:
+        """What the cache file holds: the state_dict of a freshly trained segmenter."""
         net = Segmenter(data.num_classes, self.settings["width"])
-        if path.is_file():
-            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        else:
-            self.train(net, data)
-            atomic_save(net.state_dict(), path)
-            print(f"gan_lab: segmenter trained on the real photos (saved to {path})")
-        return net.eval().to(self.device)
+        self.train(net, data)
+        return net.state_dict()
 
     def train(self, net: Segmenter, data: Any) -> None:
         s = self.settings

@@ -33,10 +33,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gan_lab.auxiliary import unreadable as unreadable_weights
 from gan_lab.metrics.extractor import to_uint8
 from gan_lab.metrics.image_quality import fid
 from gan_lab.metrics.inception import INCEPTION_WEIGHTS_FILE
-from gan_lab.nets.weights import unreadable_weights
 
 __all__ = ["FEATURES", "TORCHVISION_INCEPTION_FILE", "InceptionStem", "SIFIDFeatures",
            "SinGANQuality", "diversity", "sifid"]
@@ -244,7 +244,9 @@ class SinGANQuality:
 
     def __call__(self, sampler: Any, datamodule: Any, out_dir: Path | None,
                  tag: str) -> dict[str, float]:
-        from torchvision.utils import save_image
+        from gan_lab.kinds import SampleKind
+        from gan_lab.outputs import render, write
+        from gan_lab.visuals import Visual
 
         module = sampler.module
         real = datamodule.image[None].float()
@@ -259,6 +261,6 @@ class SinGANQuality:
             results[f"singan/diversity_from{k}"] = diversity(samples, real[0])
             if out_dir is not None:
                 Path(out_dir).mkdir(parents=True, exist_ok=True)
-                save_image(torch.cat([real, samples[:7]]), Path(out_dir) / f"{tag}_from{k}.png",
-                           nrow=8, normalize=True, value_range=(-1, 1), pad_value=1.0)
+                write(render(Visual(SampleKind.IMAGES, torch.cat([real, samples[:7]]), nrow=8)),
+                      Path(out_dir) / f"{tag}_from{k}")
         return results

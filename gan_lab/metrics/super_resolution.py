@@ -219,8 +219,9 @@ class SuperResolutionQuality:
             for name, value in values.items():
                 totals[name] = totals.get(name, 0.0) + float(value.sum())
             if folder is not None:
-                from torchvision.utils import save_image
+                from gan_lab.outputs import ImageOutput, write
 
-                folder.mkdir(parents=True, exist_ok=True)
-                save_image(sr01, folder / f"{Path(pairs.names[index]).stem}.png")
+                pixels = sr01[0].float().cpu()
+                pixels = pixels.expand(3, -1, -1) if pixels.shape[0] == 1 else pixels
+                write(ImageOutput(pixels), folder / Path(pairs.names[index]).stem)
         return {f"sr/{prefix}{name}": total / count for name, total in totals.items()}

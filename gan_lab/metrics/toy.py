@@ -112,36 +112,23 @@ def scatter_plot(
     title: str | None = None,
     titles: list[str] | None = None,
 ) -> Path:
-    """Save a PNG of ``samples`` (small dots) over the mode centres ``means`` (crosses).
+    """Save a PNG of ``samples`` (small dots) over the mode centres ``means`` (crosses):
+    the points renderer (gan_lab/outputs/renderers/points.py) and the PNG writer.
 
-    ``samples``: (N, 2), or (R, N, 2) for one panel per replica (``titles``, one each). Uses
-    :class:`matplotlib.figure.Figure` directly, so no pyplot backend is involved. ``means``
+    ``samples``: (N, 2), or (R, N, 2) for one panel per replica (``titles``, one each). ``means``
     may be ``None`` (distributions without modes). The parent folder is created if needed.
     Returns the path written.
     """
-    from matplotlib.figure import Figure
+    from gan_lab.kinds import SampleKind
+    from gan_lab.outputs import render, write
+    from gan_lab.visuals import Visual
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     points = torch.as_tensor(samples).detach().to("cpu", torch.float32)
-    points = (points[None] if points.dim() == 2 else points).numpy()
-    titles = titles or [title] * len(points)
-    fig = Figure(figsize=(5 * len(points), 5), dpi=100)
-    for index, replica in enumerate(points):
-        ax = fig.add_subplot(1, len(points), index + 1)
-        ax.scatter(replica[:, 0], replica[:, 1], s=2, c="tab:blue", alpha=0.5, linewidths=0,
-                   zorder=2)
-        if means is not None:
-            centres = torch.as_tensor(means).detach().to("cpu", torch.float32).numpy()
-            ax.scatter(centres[:, 0], centres[:, 1], s=60, c="tab:red", marker="x",
-                       linewidths=0.8, zorder=1)
-        ax.set_aspect("equal", adjustable="datalim")
-        ax.grid(True, linewidth=0.3, alpha=0.5)
-        if titles[index]:
-            ax.set_title(titles[index], fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    return path
+    count = 1 if points.dim() == 2 else len(points)
+    visual = Visual(SampleKind.POINTS, points,
+                    options={"means": means, "titles": titles or [title] * count})
+    return write(render(visual), path.with_suffix(""))
 
 
 class ModeCoverage:

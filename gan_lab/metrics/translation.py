@@ -30,7 +30,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
-from gan_lab.data.labelled_view import LabelledView
+from gan_lab.data.common.labelled_view import LabelledView
 from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.metrics.cache import default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor

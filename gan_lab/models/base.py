@@ -9,7 +9,9 @@ non-finite-loss guard, exact-resume state (counters, RNG) and logging driven by 
 phase returns.
 
 A scheme subclasses it and declares ``optimizer_groups()`` (name -> parameters) and
-``phases()`` (the steps of one iteration); for sampling and checks it writes
+``phases()`` (the steps of one iteration), and when its run has parts that train different things
+``stages()`` (gan_lab.models.stages: ProGAN's levels, SRGAN's pre-training, SinGAN's scales);
+for sampling and checks it writes
 ``visual_inputs`` / ``visuals`` (gan_lab.visuals) and ``check_data``, and for the health
 callback's collapse measure ``diversity_probe``. Everything a phase returns is logged under its
 name (as the loss-name lists of junyanz/pytorch-CycleGAN-and-pix2pix).
@@ -28,18 +30,17 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import Dataset
 
-from gan_lab.augment import NoAugment
-from gan_lab.data.transforms import read_image
+from gan_lab.augment import NoAugment, augment_for_critic, augment_input, augment_metrics
+from gan_lab.kinds import SampleKind, SampleSpec, sample_spec
 from gan_lab.models.phases import Phase, lazy_ratio, rescale_for_lazy_phases
+from gan_lab.models.stages import Stage, check_stages
+from gan_lab.protocols import NonFiniteLossError
+from gan_lab.readers import read_image
 from gan_lab.speed import to_channels_last
 from gan_lab.visuals import Visual
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
-
-
-class NonFiniteLossError(RuntimeError):
-    """A loss became NaN or infinite; training stops before the bad weights are saved."""
 
 
 class AdversarialModule(pl.LightningModule):
@@ -104,6 +105,10 @@ class AdversarialModule(pl.LightningModule):
         self.optimizer_factories = dict(optimizers)
         self.scheduler_factories = {k: v for k, v in (schedulers or {}).items() if v is not None}
         self.augment = augment if augment is not None else NoAugment()
+        # Per-critic augmentations (critic name -> module, None for none), set by a scheme whose
+        # critics want different ones (MoCoGAN's image and video critics); an nn.ModuleDict keeps
+        # stateful ones (ADA's p) in checkpoints. Critics not listed get ``self.augment``.
+        self.critic_augments: Mapping[str, nn.Module | None] = {}
         self.n_critic = int(n_critic)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.ema_start = int(ema_start)
@@ -112,9 +117,20 @@ class AdversarialModule(pl.LightningModule):
         self.replicas = int(replicas)
         self.accumulate = int(accumulate)
         self.fresh_generator_batch = bool(fresh_generator_batch)
-        # Counters. `iteration` is the user-facing one; `batches` places a batch in its iteration.
+        # Counters. `iteration` is the user-facing one; `batches` places a batch in its iteration;
+        # `stage` (-1 before the first iteration) and `stage_iteration` place it in stages();
+        # `images_seen` counts the real samples of the critic's batches (once per batch).
         self.iteration = 0
         self.batches = 0
+        self.stage = -1
+        self.stage_iteration = 0
+        self.images_seen = 0
+        self._stage_nets_applied = False
+        self._scheduler_groups: list[str] = []
+        # What one sample of the data is (gan_lab.kinds.SampleSpec): set from the data module
+        # when training starts, kept in checkpoints, so that visuals and the commands know the
+        # kind of what the generator makes without the data. None: not known (old checkpoints).
+        self.sample_spec: SampleSpec | None = None
         # The training budget in iterations (train.py sets it from `iterations`).
         self.budget: int | None = None
         self.generator_ema: AveragedModel | None = None
@@ -146,6 +162,16 @@ class AdversarialModule(pl.LightningModule):
     def phases(self) -> list[Phase]:
         """The optimizer steps of one iteration, in the order they run."""
         raise NotImplementedError
+
+    def stages(self) -> list[Stage]:
+        """The stages of a run, in order (gan_lab.models.stages); one open-ended stage here."""
+        return [Stage("train")]
+
+    def batch_images(self, batch: Any) -> int:
+        """The real samples a critic batch shows (counted in ``images_seen``): the length of its
+        first tensor; ProGAN counts the part its current resolution uses."""
+        first = batch[0] if isinstance(batch, list | tuple) else batch
+        return len(first) if isinstance(first, Tensor) else 0
 
     def prepare_batch(self, batch: Any) -> None:
         """Hook before a batch's phases (e.g. one generator forward that several phases share)."""
@@ -209,25 +235,47 @@ class AdversarialModule(pl.LightningModule):
 
     # ----------------------------------------------------------------- the D entry point
     def discriminate(self, x: Tensor, *args: Any, net: nn.Module | None = None,
+                     kind: SampleKind | str | None = None, critic: str | None = None,
                      **kwargs: Any) -> Tensor:
-        """Every discriminator call goes through here: ``net(augment(x), ...)``.
+        """Every discriminator call goes through here: ``net(augment(x, kind=kind), ...)``.
 
-        ``net`` defaults to ``self.discriminator``. The augmentation (DiffAugment, ADA) is the
-        same differentiable map for real and fake inputs, and for the penalties' inputs.
+        ``net`` defaults to ``self.discriminator``. The augmentation (DiffAugment, Zhao et al.
+        2020, sec. 3; ADA, Karras et al. 2020, sec. 2) is the same differentiable map for real
+        and fake inputs, and for the penalties' inputs.
+
+        ``kind``: what ``x`` holds as this critic reads it (gan_lab.kinds.SampleKind; None: the
+        data's sample kind, images when unknown). Clips (N, T, C, H, W) get one transform per
+        clip for all their frames, so motion survives; voxels (N, C, D, H, W) get what the
+        augmentation declares (DiffAugment's translation and cutout on three axes). Rank alone
+        cannot tell clips from voxels, so a 5-D input declared as images is refused in one line.
+
+        ``critic``: the name of the critic called, for schemes whose critics want different
+        augmentations (MoCoGAN's image critic on frames and video critic on clips, Tulyakov et
+        al. 2018): ``self.critic_augments[critic]`` when the scheme lists it (None there: no
+        augmentation), else ``self.augment`` (gan_lab.augment.augment_for_critic).
         """
         net = self.discriminator if net is None else net
-        return net(self.augment(x), *args, **kwargs)
+        if kind is None and self.sample_spec is not None:
+            kind = self.sample_spec.kind
+        augment = augment_for_critic(self.augment, critic, self.critic_augments)
+        return net(augment_input(augment, x, kind), *args, **kwargs)
 
-    def observe_real_scores(self, scores: Tensor, counts_step: bool = True) -> None:
+    def observe_real_scores(self, scores: Tensor, counts_step: bool = True,
+                            critic: str | None = None) -> None:
         """Tell the augmentation D's scores on (augmented) reals (ADA's overfitting signal), and
         log their mean sign, ADA's r_t = E[sign(D(real))] (Karras et al. 2020, eq. 1), as
         ``health/r_t`` (the mean over the log interval; callbacks/health.py reads it).
 
         ``counts_step=False``: the scores of an extra forward on the same reals (StyleGAN2's Dreg)
         join r_t's mean but are not another D step with its images (the official loss reports
-        both phases' signs; the loop counts each batch once)."""
-        self.augment.observe(scores.detach(), counts_step=counts_step)
-        self._accumulate({"health/r_t": torch.sign(scores.detach().float()).mean()})
+        both phases' signs; the loop counts each batch once).
+
+        ``critic``: the scores are that critic's; they steer its own augmentation when it has one
+        (logged as ``health/<critic>/r_t``)."""
+        augment = augment_for_critic(self.augment, critic, self.critic_augments)
+        augment.observe(scores.detach(), counts_step=counts_step)
+        key = "health/r_t" if augment is self.augment else f"health/{critic}/r_t"
+        self._accumulate({key: torch.sign(scores.detach().float()).mean()})
 
     # ----------------------------------------------------------------- EMA
     def init_generator_ema(self, generator: nn.Module) -> None:
@@ -269,6 +317,63 @@ class AdversarialModule(pl.LightningModule):
         # after a deepcopy of the module.
         return list(self.phases())
 
+    @property
+    def stage_list(self) -> list[Stage]:
+        return list(self.stages())
+
+    @property
+    def current_stage(self) -> Stage:
+        """The stage in progress (the first before training starts)."""
+        stages = self.stage_list
+        return stages[min(max(self.stage, 0), len(stages) - 1)]
+
+    @property
+    def stage_name(self) -> str:
+        return self.current_stage.name
+
+    def staged_budget(self, budget: int | None) -> int | None:
+        """``budget`` capped by the run's stages when every one has a length (SinGAN's pyramid
+        ends with its finest scale)."""
+        lengths = [stage.length for stage in self.stage_list]
+        if any(length is None for length in lengths):
+            return budget
+        total = sum(int(length) for length in lengths)
+        return total if budget is None else min(budget, total)
+
+    def _advance_stages(self, batch: Any) -> None:
+        """Between iterations: enter the first stage, then the next while the current is over."""
+        stages = self.stage_list
+        if self.stage < 0:
+            self._enter_stage(0, stages, batch)
+        while self.stage < len(stages) - 1 and stages[self.stage].finished(self.stage_iteration):
+            self._enter_stage(self.stage + 1, stages, batch)
+        if not self._stage_nets_applied:  # a resume inside a stage: its nets' freezing only
+            self._freeze_for(stages[self.stage], stages)
+
+    def _enter_stage(self, index: int, stages: list[Stage], batch: Any) -> None:
+        stage, first = stages[index], self.stage < 0
+        self.stage, self.stage_iteration = index, 0
+        if stage.reset_optimizers and not first:
+            optimizers = self.named_optimizers()
+            for name in self.optimizer_groups():
+                if stage.trains_group(name):
+                    # Adam's moments and step counts (inside Lightning's wrapper, if any)
+                    getattr(optimizers[name], "optimizer", optimizers[name]).state.clear()
+        self._freeze_for(stage, stages)
+        if stage.enter is not None:
+            stage.enter(batch)
+
+    def _freeze_for(self, stage: Stage, stages: list[Stage]) -> None:
+        """Every parameter of the optimizer groups trainable, except, when the stage names the
+        nets it trains, those outside them (``requires_grad`` False: frozen)."""
+        if any(s.trains is not None for s in stages):
+            trained = None if stage.trains is None else {
+                id(p) for name in stage.trains for p in self.get_submodule(name).parameters()}
+            for params in self.optimizer_groups().values():
+                for param in params:
+                    param.requires_grad_(trained is None or id(param) in trained)
+        self._stage_nets_applied = True
+
     def check_optimizers(self) -> None:
         """ValueError (one line) unless ``optim`` has one optimizer per group and every phase
         steps one of them; train.py calls it before training."""
@@ -285,6 +390,13 @@ class AdversarialModule(pl.LightningModule):
         unknown = [name for p in self.phase_list for name in p.groups if name not in groups]
         if unknown:
             raise ValueError(f"a phase steps optimizer {unknown[0]!r}, not one of {list(groups)}")
+        stages = self.stage_list
+        check_stages(stages)
+        names = {stage.name for stage in stages}
+        strangers = [(p.name, s) for p in self.phase_list for s in (p.stages or ()) if s not in names]
+        if strangers:
+            raise ValueError(f"phase {strangers[0][0]} runs in stage {strangers[0][1]!r}, which "
+                             f"is not one of the scheme's stages ({', '.join(sorted(names))})")
         if self.accumulate > 1:
             joint = [p.name for p in self.phase_list if len(p.groups) > 1]
             shared = type(self).prepare_batch is not AdversarialModule.prepare_batch
@@ -298,6 +410,7 @@ class AdversarialModule(pl.LightningModule):
         self.check_optimizers()
         groups = self.optimizer_groups()
         self._group_names = list(groups)
+        self._scheduler_groups = [name for name in groups if name in self.scheduler_factories]
         optimizers = []
         for name, params in groups.items():
             optimizer = self.optimizer_factories[name](params)
@@ -345,6 +458,50 @@ class AdversarialModule(pl.LightningModule):
             base = int(torch.randint(0, 2**62, ()))
             torch.manual_seed(base + self.trainer.global_rank)
 
+    def setup(self, stage: str) -> None:
+        # What the data's samples are, for visuals and the commands (kept in checkpoints).
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer else None
+        if datamodule is not None and self.sample_spec is None:
+            try:
+                self.sample_spec = sample_spec(datamodule)
+            except ValueError:
+                self.sample_spec = None  # a data module that declares neither spec nor shape
+
+    def on_fit_start(self) -> None:
+        # `iterations` is an upper bound when every stage has a length: the run ends with the last.
+        self.budget = self.staged_budget(self.budget)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> int | None:
+        # A finished run resumed (its budget already reached): nothing left to train.
+        if self.budget is not None and self.iteration >= self.budget and self.at_iteration_boundary:
+            self.trainer.should_stop = True
+            return -1
+        return None
+
+    def begin_batch(self, batch: Any) -> None:
+        """Before a batch's phases: between iterations the stages advance; then
+        :meth:`prepare_batch` (also the entry of loops run without Lightning)."""
+        if self.at_iteration_boundary:
+            self._advance_stages(batch)
+        self.prepare_batch(batch)
+
+    def end_batch(self, batch: Any, critic_batch: bool, last_batch: bool) -> None:
+        """After a batch's phases: the images shown (critic batches), the batch and, on the
+        iteration's last batch, the iteration (also called by loops run without Lightning)."""
+        if critic_batch:
+            self.images_seen += self.batch_images(batch)
+        self.batches += 1
+        if last_batch:
+            self.stage_iteration += 1
+
+    def runs_now(self, phase: Phase) -> bool:
+        """Whether ``phase`` belongs to the stage in progress (its groups train in it, and it
+        names the stage when it names any)."""
+        stage = self.current_stage
+        if phase.stages is not None and stage.name not in phase.stages:
+            return False
+        return all(stage.trains_group(group) for group in phase.groups)
+
     def training_step(self, batch: Any, batch_idx: int) -> None:
         if self.channels_last_batches:
             batch = to_channels_last(batch)
@@ -356,10 +513,10 @@ class AdversarialModule(pl.LightningModule):
         position = self.batches % self.batches_per_iteration
         last_batch = position == self.batches_per_iteration - 1
         critic_batch = position < self.n_critic
-        self.prepare_batch(batch)
+        self.begin_batch(batch)
         terms: dict[str, Tensor] = {}
         for phase in self.phase_list:
-            if not phase.due(self.iteration, critic_batch, last_batch):
+            if not phase.due(self.iteration, critic_batch, last_batch) or not self.runs_now(phase):
                 continue
             if phase.condition is not None:
                 runs = bool(phase.condition())
@@ -368,7 +525,7 @@ class AdversarialModule(pl.LightningModule):
                     continue
             for _ in range(phase.repeat):
                 terms.update(self._run_phase(phase, optimizers, batch))
-        self.batches += 1
+        self.end_batch(batch, critic_batch, last_batch)
         self._accumulate(terms)
         if last_batch:
             self._end_iteration()
@@ -416,8 +573,11 @@ class AdversarialModule(pl.LightningModule):
         if self.generator_ema is not None and self.iteration > self.ema_start:
             self.update_ema()
         schedulers = self.lr_schedulers() or []  # Lightning: None, one scheduler, or a list
-        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
-            scheduler.step()
+        schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
+        stage = self.current_stage
+        for group, scheduler in zip(self._scheduler_groups, schedulers, strict=True):
+            if stage.trains_group(group):  # a group that does not train keeps its schedule
+                scheduler.step()
         if self.iteration % self.log_every == 0:
             self._flush_logs()
         if self.budget is not None and self.iteration >= self.budget:
@@ -463,7 +623,7 @@ class AdversarialModule(pl.LightningModule):
         metrics = {name: float(total) / self._counts[name] for name, total in self._sums.items()}
         for name, optimizer in self.named_optimizers().items():
             metrics[f"lr/{name}"] = optimizer.param_groups[0]["lr"]
-        metrics.update(self.augment.metrics())
+        metrics.update(augment_metrics(self.augment, self.critic_augments))
         for source in self.log_sources:
             metrics.update(source(metrics))
         self._sums, self._counts = {}, {}
@@ -493,7 +653,8 @@ class AdversarialModule(pl.LightningModule):
     # ----------------------------------------------------------------- checkpoints
     # The integer counters a checkpoint holds besides the weights; a scheme with a stage
     # schedule adds its own (ProGAN's images shown), so a resume continues mid-stage.
-    counters: tuple[str, ...] = ("iteration", "batches")
+    counters: tuple[str, ...] = ("iteration", "batches", "stage", "stage_iteration",
+                                 "images_seen")
     # Whether the nets keep their shapes and code paths through training; speed.compile=auto
     # compiles only such nets (progressive growing changes them at every level: recompiles).
     static_nets: bool = True
@@ -504,14 +665,18 @@ class AdversarialModule(pl.LightningModule):
             **{name: int(getattr(self, name)) for name in self.counters},
             "rng": _get_rng_state(),
             "config": self.run_config,
+            "sample_spec": None if self.sample_spec is None else self.sample_spec.as_dict(),
         }
 
     def restore_counters(self, state: dict) -> None:
         """The counters from a checkpoint's ``gan_lab`` entry (also for sampling commands)."""
         # "critic_steps": the name of "batches" in checkpoints written before the phases.
-        state = {"batches": state.get("critic_steps", 0), **state}
+        state = {"batches": state.get("critic_steps", 0), "stage": -1, **state}
         for name in self.counters:
             setattr(self, name, int(state.get(name, 0)))
+        self._stage_nets_applied = False
+        if state.get("sample_spec"):
+            self.sample_spec = SampleSpec.from_dict(state["sample_spec"])
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("gan_lab", {})

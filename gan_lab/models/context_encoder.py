@@ -20,6 +20,7 @@ from gan_lab.losses.masked import (
 )
 from gan_lab.models.base import AdversarialModule
 from gan_lab.models.phases import Phase
+from gan_lab.readers import read_mask
 from gan_lab.visuals import Visual
 
 # train.lua fills the hole with the ImageNet mean pixel (117, 104, 123) / 255, in [-1, 1].
@@ -66,6 +67,7 @@ class ContextEncoder(AdversarialModule):
 
     directions = ("inpaint",)
     translate_options = ("mask",)
+    translate_option_readers = {"mask": read_mask}  # an image file whose white pixels mark the hole
     evaluation_hint = "eval=inpainting"  # the evaluation that scores this scheme
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: AdversarialLoss,

@@ -1,9 +1,11 @@
 """Frozen auxiliary nets: used by a scheme, never trained, never saved in its checkpoints.
 
-VGG features for perceptual losses, text encoders, assessors and segmenters are loaded from
-their own weights files (one clear line when missing) when the scheme is built. They move with
-the module between devices, but they are left out of ``state_dict`` (checkpoints stay small and
-do not depend on third-party weights) and a strict load does not ask for them.
+VGG features for perceptual losses, text encoders, assessors and segmenters come from the
+auxiliary-net provider (gan_lab.auxiliary: a weights file, the torch hub cache, or trained on the
+run's data and cached; one clear line when missing), in the scheme's ``load_frozen_nets``. Held
+in :class:`FrozenNets`, they move with the module between devices, but they are left out of
+``state_dict`` (checkpoints stay small and do not depend on third-party weights) and a strict
+load does not ask for them.
 """
 
 from __future__ import annotations

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from gan_lab.data.spaced import spaced_batch
-from gan_lab.kinds import BatchKind, batch_kind
+from gan_lab.batches import spaced_batch
+from gan_lab.kinds import BatchKind, SampleKind, batch_kind
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.base import AdversarialModule
 from gan_lab.models.phases import Phase
-from gan_lab.models.styles import is_style_generator, to_w_plus, truncate
+from gan_lab.models.styles import (
+    STYLE_SAMPLE_OPTIONS,
+    check_space,
+    is_style_generator,
+    latent_spaces,
+    noise_buffers,
+    to_w_plus,
+    truncate,
+)
 from gan_lab.nets.packing import pack
 from gan_lab.visuals import Visual
 
@@ -55,10 +64,23 @@ class GAN(AdversarialModule):
     AdversarialModule); the data gives each replica its own batch, ``(B, R, ...)``, and
     ``sample(n)`` returns ``(R, n, ...)``.
 
-    Sampling protocol (used by callbacks and commands): ``sample(n, labels=None)`` or
-    ``sample(noise=z, labels=y)`` returns generator outputs, from the EMA generator when it
-    exists; a conditional model draws uniform labels when none are given.
+    Sampling protocol (used by callbacks and commands; gan_lab.protocols.Sampler):
+    ``sample(n, labels=None)`` or ``sample(noise=z, labels=y)`` returns generator outputs, from
+    the EMA generator when it exists; a conditional model draws uniform labels when none are
+    given. ``sample`` is :meth:`synthesize` without gradients.
+
+    Trained-generator protocol (inversion, dissection, steering; gan_lab.protocols.
+    TrainedGenerator): :meth:`synthesize` from codes of any of the generator's latent
+    :attr:`spaces` (z; a style generator's w and w+, gan_lab.models.styles), differentiable in
+    the codes; :attr:`w_avg`, :meth:`mapping`, :meth:`code_shape`, :meth:`feature_layers` and
+    :meth:`noise_buffers` of the generator that synthesizes (the EMA one when present).
     """
+
+    # The command options (``python -m gan_lab.sample options.<name>=...``) its sample() takes:
+    # none for plain generators; the style generators' truncation, space and noise mode.
+    @property
+    def sample_options(self) -> tuple[str, ...]:
+        return STYLE_SAMPLE_OPTIONS if is_style_generator(self.generator) else ()
 
     def __init__(
         self,
@@ -239,10 +261,14 @@ class GAN(AdversarialModule):
         return self.noise(count * self.replicas, generator=generator), labels, nrow
 
     def visuals(self, inputs: Any) -> dict[str, Visual]:
-        """The samples: an image grid, or a scatter plot for 2-D points (the toy data)."""
+        """The samples, of the kind the data's sample spec names (``sample_spec``): an image
+        grid, or a scatter plot for 2-D points (the toy data)."""
         noise, labels, nrow = inputs
         samples = self.sample(noise=noise, labels=labels)
-        return {"samples": Visual("images" if samples.dim() == 4 else "points", samples, nrow)}
+        spec = getattr(self, "sample_spec", None)  # None in checkpoints written before the specs
+        kind = (spec.kind if spec is not None
+                else SampleKind.IMAGES if samples.dim() == 4 else SampleKind.POINTS)
+        return {"samples": Visual(kind, samples, nrow)}
 
     @torch.no_grad()
     def diversity_probe(self, datamodule: Any, n: int, seed: int) -> list[tuple[Tensor, Tensor]]:
@@ -293,26 +319,102 @@ class GAN(AdversarialModule):
     @torch.no_grad()
     def sample(self, n: int | None = None, labels: Tensor | None = None,
                noise: Tensor | None = None, **options: Any) -> Tensor:
-        """Generator outputs for `n` fresh codes or for the given `noise`, in eval mode
-        (``options``: what the variant's ``generate`` takes, e.g. truncation_psi). With R
-        replicas: ``(R, n, ...)``, n per replica (``noise``: replica-major, R * n codes)."""
+        """Generator outputs for `n` fresh z codes or for the given `noise` (codes of
+        ``options["space"]``, z by default), without gradients: :meth:`synthesize` with labels
+        drawn uniformly for a conditional model when none are given (``options``: what the
+        variant's ``generate`` takes, e.g. truncation_psi, space). With R replicas:
+        ``(R, n, ...)``, n per replica (``noise``: replica-major, R * n codes)."""
+        space = options.pop("space", "z")
         if noise is None:
             if n is None:
                 raise ValueError("sample() needs n or noise")
+            if space != "z":
+                raise ValueError(f"sample(n) draws z codes; pass codes of space {space!r} as "
+                                 "noise=")
             noise = self.noise(n * self.replicas)
         if labels is not None and not self.num_classes:
             raise ValueError("this model is unconditional: sample() takes no labels")
         if self.num_classes and labels is None:
             labels = torch.randint(self.num_classes, (noise.shape[0],), device=self.device)
-        generator = self.sampling_generator()
-        was_training = generator.training
-        generator.eval()
-        try:
-            labels = None if labels is None else labels.to(self.device)
-            samples = self.generate(noise.to(self.device), labels, net=generator, **options)
-            return samples if self.replicas == 1 else samples.unflatten(0, (self.replicas, -1))
-        finally:
-            generator.train(was_training)
+        return self.synthesize(noise, space, labels, **options)
+
+    # ----------------------------------------------------------------- trained generator
+    def synthesize(self, codes: Tensor, space: str = "z", condition: Tensor | None = None,
+                   **options: Any) -> Tensor:
+        """Generator outputs for ``codes`` of latent ``space``, differentiable in the codes: the
+        one code path of sampling (``sample`` is this under ``torch.no_grad``), for tools that
+        optimize or probe codes (inversion, steering, dissection).
+
+        The generator is the one sampling uses (the EMA one once it has been updated), run in
+        eval mode (restored after) and with its training-only behaviour off (no style mixing,
+        w_avg not tracked). ``space``: one of :attr:`spaces`; z codes ``(B, latent_dim)``; for
+        a style generator w codes ``(B, w_dim)`` (Karras et al. 2019, sec. 2) and w+ codes
+        ``(B, num_ws, w_dim)``, one w per synthesis layer (Abdal et al. 2019, Image2StyleGAN).
+        ``condition``: class labels ``(B,)`` of a conditional model (needed for z codes; w and
+        w+ already hold them). ``options``: what the variant's ``generate`` takes
+        (truncation_psi, truncation_cutoff, noise_mode for style generators). The generator's
+        parameters keep ``requires_grad`` as they are (the EMA copy's are frozen). With R
+        replicas: ``(R, B / R, ...)``. One ValueError line for a space the generator lacks.
+        """
+        net = self.sampling_generator()
+        check_space(net, space)
+        if condition is not None and not self.num_classes:
+            raise ValueError("this model is unconditional: it takes no condition (labels)")
+        if self.num_classes and condition is None and space == "z":
+            raise ValueError(f"this model is conditional on {self.num_classes} classes: pass "
+                             "condition= (class labels, one per code)")
+        if space != "z":
+            options["space"] = space
+        condition = None if condition is None else condition.to(self.device)
+        with _eval_mode(net):
+            samples = self.generate(codes.to(self.device), condition, net=net, **options)
+        return samples if self.replicas == 1 else samples.unflatten(0, (self.replicas, -1))
+
+    @property
+    def spaces(self) -> tuple[str, ...]:
+        """The latent spaces :meth:`synthesize` takes: ("z",), or ("z", "w", "w+") for a style
+        generator (one with ``mapping`` and ``synthesis``, gan_lab.models.styles)."""
+        return latent_spaces(self.generator)
+
+    @property
+    def w_avg(self) -> Tensor | None:
+        """A style generator's tracked average w (``w_dim``,), the centre of the truncation
+        trick (Karras et al. 2019, appendix B) and the usual start of an inversion (a copy);
+        None for a generator without a w space."""
+        net = self.sampling_generator()
+        return net.mapping.w_avg.detach().clone() if is_style_generator(net) else None
+
+    def mapping(self, z: Tensor, condition: Tensor | None = None) -> Tensor:
+        """w = f(z) (B, w_dim) of a style generator's mapping network (Karras et al. 2019, sec.
+        2), differentiable, in eval mode and without tracking w_avg; ``condition``: the labels
+        of a conditional mapping. ValueError for a generator without a w space."""
+        net = self.sampling_generator()
+        check_space(net, "w")
+        condition = None if condition is None else condition.to(self.device)
+        with _eval_mode(net):
+            return net.mapping(z.to(self.device), condition, update_w_avg=False)[:, 0]
+
+    def code_shape(self, space: str = "z") -> tuple[int, ...]:
+        """The shape of one code of ``space``: (latent_dim,) for z, (w_dim,) for w,
+        (num_ws, w_dim) for w+."""
+        net = self.sampling_generator()
+        check_space(net, space)
+        if space == "z":
+            return (self.latent_dim,)
+        return (int(net.w_dim),) if space == "w" else (int(net.num_ws), int(net.w_dim))
+
+    def feature_layers(self) -> dict[str, nn.Module]:
+        """Named modules of the synthesizing generator whose outputs are its intermediate
+        feature maps, in the order they run, for forward hooks (dissection: Bau et al. 2019,
+        "GAN Dissection"); see :func:`generator_feature_layers` for the names."""
+        return generator_feature_layers(self.sampling_generator())
+
+    def noise_buffers(self) -> dict[str, Tensor]:
+        """The synthesizing generator's fixed per-layer noise maps (read with
+        ``noise_mode="const"``; Karras et al. 2019, sec. 2, fig. 1b "B"), by buffer name: the
+        live buffers (an inversion may optimize them, as the official StyleGAN2 projector);
+        empty for a generator without per-layer noise."""
+        return noise_buffers(self.sampling_generator())
 
     def sampling_generator(self) -> nn.Module:
         """The generator sampling uses: the EMA one once it has been updated."""
@@ -324,8 +426,58 @@ class GAN(AdversarialModule):
         """A style generator's w+ codes (B, num_ws, w_dim) for z codes ``noise``, truncated;
         ``sample(noise=codes, space="w+")`` draws them (gan_lab.models.styles)."""
         net = self.sampling_generator()
-        if not is_style_generator(net):
-            raise ValueError(f"{type(net).__name__} is not a style generator: it has no w space")
+        check_space(net, "w+")
         labels = None if labels is None else labels.to(self.device)
         ws = to_w_plus(net, noise.to(self.device), labels)
         return truncate(net, ws, truncation_psi, truncation_cutoff)
+
+
+@contextlib.contextmanager
+def _eval_mode(net: nn.Module) -> Iterator[None]:
+    """``net`` in eval mode for the block, its own mode restored after."""
+    was_training = net.training
+    net.eval()
+    try:
+        yield
+    finally:
+        net.train(was_training)
+
+
+def generator_feature_layers(net: nn.Module) -> dict[str, nn.Module]:
+    """Named modules of generator ``net`` whose outputs are its intermediate feature maps
+    (tensors), one per block in the order they run: what dissection hooks.
+
+    - the net's own ``feature_layers()`` when it has one;
+    - StyleGAN2's synthesis blocks by their official names ``b4``, ``b8``, ... (the smaller
+      side), each its last layer ``conv1`` (the block's features; the block returns a pair);
+    - StyleGAN's blocks alike, ``b4``, ``b8``, ...: the second layer of each;
+    - nets built of ``blocks`` or ``stages`` (SNGAN's and BigGAN's ResNets, ProGAN, R3GAN):
+      ``block0``, ``block1``, ..., and ``attention`` for a self-attention block (where it runs);
+    - a sequential body ``net`` (DCGAN, SNGAN's CNN, the toy MLP): its hidden activations,
+      ``block0``, ``block1``, ...
+
+    A growing net (ProGAN, StyleGAN) runs only the blocks up to its level.
+    """
+    own = getattr(net, "feature_layers", None)
+    if callable(own):
+        return dict(own())
+    blocks = getattr(getattr(net, "synthesis", None), "blocks", None)
+    if isinstance(blocks, nn.ModuleList):
+        return {f"b{min(block.size)}": block.conv1 for block in blocks}
+    layers = getattr(net, "layers", None)
+    if is_style_generator(net) and isinstance(layers, nn.ModuleList):
+        return {f"b{4 << k}": layers[2 * k + 1] for k in range(len(layers) // 2)}
+    for name in ("blocks", "stages"):
+        blocks = getattr(net, name, None)
+        if isinstance(blocks, nn.ModuleList):
+            found = [(f"block{i}", block) for i, block in enumerate(blocks)]
+            attention = getattr(net, "attention", None)
+            if isinstance(attention, nn.Module):  # after block ``attention_after`` (-1: first)
+                after = int(getattr(net, "attention_after", len(found) - 1))
+                found.insert(after + 1, ("attention", attention))
+            return dict(found)
+    body = getattr(net, "net", None)
+    if isinstance(body, nn.Sequential):
+        activations = [m for m in body if isinstance(m, nn.ReLU | nn.LeakyReLU)]
+        return {f"block{i}": m for i, m in enumerate(activations)}
+    return {}

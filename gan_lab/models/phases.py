@@ -58,6 +58,8 @@ class Phase:
             of due occasions a conditional phase ran, as ``phase/<name>_ran``.
         repeat: how many times the phase runs when due, each time a forward, a backward and an
             optimizer step on the same batch (SinGAN's Gsteps = 3 generator updates).
+        stages: the names of the stages it runs in (gan_lab.models.stages; SRGAN's MSE phase
+            only in its pre-training stage); None: every stage whose groups include its own.
     """
 
     name: str
@@ -71,6 +73,7 @@ class Phase:
     enabled: bool = True
     condition: Callable[[], bool] | None = None
     repeat: int = 1
+    stages: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if int(self.every) < 1:

@@ -6,12 +6,12 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.gan import GAN
+from gan_lab.models.stages import Stage
 from gan_lab.models.styles import is_style_generator, style_generate
 from gan_lab.nets.progan import images_at_level, resolution_at
 
@@ -59,9 +59,10 @@ class ProgressiveGAN(GAN):
     brought to the same level (``images_at_level``: average-pooled, and blended across the
     fade as the official code does). Per-resolution batch sizes (``batch_sizes``, e.g.
     {4: 64, 32: 16}, the official minibatch_dict) take the first images of the loader's batch,
-    which must be at least as large. On entering each stage (a stable level or a fade) the
-    optimizers' state is reset (the official reset_opt_for_new_lod). The images shown and the
-    stage are checkpoint counters, so a run stopped mid-fade resumes exactly.
+    which must be at least as large. Each stable level and each fade is a stage of the base
+    (gan_lab.models.stages), ended by the images shown; on entering one the optimizers' state is
+    reset (the official reset_opt_for_new_lod). The images shown and the stage are the base's
+    checkpoint counters, so a run stopped mid-fade resumes exactly.
 
     With a style generator (StyleGAN, Karras et al. 2019, which keeps ProGAN's growing) the
     codes go through its mapping with style mixing (``style_mixing``, sec. 3.1: 0.9) over the
@@ -88,7 +89,6 @@ class ProgressiveGAN(GAN):
     (minibatch_repeats); here it is read before every batch.
     """
 
-    counters = (*GAN.counters, "images_seen", "stage")
     static_nets = False  # each level takes another path through the nets (speed.compile)
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: AdversarialLoss,
@@ -118,8 +118,6 @@ class ProgressiveGAN(GAN):
                 raise ValueError(f"model.batch_sizes.{resolution}={size}: must be >= 1")
         self.reset_optimizers = bool(reset_optimizers)
         self.style_mixing = float(style_mixing)
-        self.images_seen = 0
-        self.stage = -1
         self._level = self.schedule.level(0)
 
     # ----------------------------------------------------------------- the schedule
@@ -135,19 +133,27 @@ class ProgressiveGAN(GAN):
     def batch_size_at(self, level: float, loaded: int) -> int:
         return min(self.batch_sizes.get(resolution_at(level), loaded), loaded)
 
+    def stages(self) -> list[Stage]:
+        """Stage 2k: level k stable; 2k + 1: level k + 1 fading in (:meth:`GrowthSchedule.stage`),
+        each ended by the images shown. The stages below ``start_level`` end at once."""
+        def ended(index: int) -> Callable[[int], bool]:
+            return lambda _: self.schedule.stage(self.schedule.level(self.images_seen)) > index
+
+        last = 2 * self.schedule.max_level
+        return [Stage(f"level{index // 2}" if index % 2 == 0 else f"fade{index // 2 + 1}",
+                      until=ended(index) if index < last else None,
+                      reset_optimizers=self.reset_optimizers)
+                for index in range(last + 1)]
+
+    def batch_images(self, batch: Any) -> int:
+        """The part of the loader's batch the current resolution trains on."""
+        return self.batch_size_at(self._level, len(batch[0]))
+
     def prepare_batch(self, batch: Any) -> None:
         self._level = self.schedule.level(self.images_seen)
-        stage = self.schedule.stage(self._level)
-        if stage != self.stage:
-            if self.reset_optimizers and self.stage >= 0:
-                for optimizer in self.named_optimizers().values():
-                    # Adam's moments and step counts (inside Lightning's wrapper, if any)
-                    getattr(optimizer, "optimizer", optimizer).state.clear()
-            self.stage = stage
         if self.lr_by_resolution:
             self._set_learning_rates(resolution_at(self._level))
         self._batch_images = self.batch_size_at(self._level, len(batch[0]))
-        self.images_seen += self._batch_images
 
     def _set_learning_rates(self, resolution: int) -> None:
         """Every group's lr: ``lr_by_resolution[resolution]``, else the group's own (kept in its
@@ -204,11 +210,10 @@ class ProgressiveGAN(GAN):
                              f"batch sizes go up to {largest}; raise data.batch_size to it")
         super().check_data(datamodule)
 
-    @torch.no_grad()
-    def sample(self, n: int | None = None, labels: Tensor | None = None,
-               noise: Tensor | None = None, **options: Any) -> Tensor:
-        """Samples at the current level, upsampled (nearest) to the full size."""
-        images = super().sample(n, labels, noise, **options)
+    def synthesize(self, codes: Tensor, space: str = "z", condition: Tensor | None = None,
+                   **options: Any) -> Tensor:
+        """Outputs at the current level, upsampled (nearest) to the full size."""
+        images = super().synthesize(codes, space, condition, **options)
         side = 4 * 2 ** self.schedule.max_level
         return images if images.shape[-1] == side else F.interpolate(
             images, size=(side, side), mode="nearest")

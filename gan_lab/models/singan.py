@@ -23,6 +23,7 @@ from gan_lab.losses import AdversarialLoss
 from gan_lab.losses.regularizers import _input_gradient
 from gan_lab.models.base import AdversarialModule
 from gan_lab.models.phases import Phase
+from gan_lab.models.stages import Stage
 from gan_lab.nets.singan import (
     SinGANDiscriminator,
     SinGANGenerator,
@@ -113,7 +114,8 @@ class SinGAN(AdversarialModule):
     coarsest gets zeros for the image and sigma_0 = 1), up = bicubic resizing.
 
     Training (sec. 2.2, Alg. of training.py): scale n trains for ``iterations_per_scale``
-    iterations, then is frozen; the scale is a pure function of the iteration. One iteration is
+    iterations, then is frozen: each scale is a stage of the base (gan_lab.models.stages) that
+    trains only that scale's G and D, and the run ends with the finest. One iteration is
     ``n_critic`` (Dsteps, 3) discriminator updates, each on a fresh up(x~_{n-1}) drawn through
     the frozen coarser scales, with the iteration's noise map z_n, then ``generator_steps``
     (Gsteps, 3) generator updates. D: the WGAN loss with the gradient penalty of weight
@@ -131,8 +133,8 @@ class SinGAN(AdversarialModule):
     ``nfc_prev == nfc``), with fresh optimizer state (the official builds new Adams per scale);
     the lr decays x0.1 at ``milestone`` of each scale (:func:`per_scale_step_decay`). All scales'
     nets are built up front, so checkpoints have one structure; the noise amplitudes and z* are
-    buffers and the last scale started is a checkpoint counter, so a run stopped mid-scale or on a
-    scale boundary resumes exactly. Frozen scales run in eval mode (batch norm on its running
+    buffers and the scale is the base's stage counter (``scale_started``), so a run stopped
+    mid-scale or on a scale boundary resumes exactly. Frozen scales run in eval mode (batch norm on its running
     statistics), as the official ``G_curr.eval()``.
 
     Differences from the official code, each deliberate: the generator steps recompute the fake
@@ -151,7 +153,7 @@ class SinGAN(AdversarialModule):
 
     Args:
         loss: the adversarial objective (``loss=wgan_gp``, gp_weight 0.1).
-        source_size: (height, width) of the source image (gan_lab.data.single_image.source_size);
+        source_size: (height, width) of the source image (gan_lab.data.single_image.image.source_size);
             None when it cannot be read: a checkpoint's ``source_hw`` then builds the pyramid
             as it loads (sampling from a checkpoint alone), and training refuses to start.
         max_size, min_size, scale_factor: the pyramid (250, 25, 0.75).
@@ -166,6 +168,7 @@ class SinGAN(AdversarialModule):
         **training: AdversarialModule's options (n_critic = Dsteps, 3).
     """
 
+    # "scale_started" mirrors the stage (checkpoints written before the base's stages have only it)
     counters = (*AdversarialModule.counters, "scale_started")
     static_nets = False  # each scale its own net and sizes (speed.compile leaves them eager)
     directions = ("inject",)
@@ -214,7 +217,6 @@ class SinGAN(AdversarialModule):
         self.other_penalties = copy.copy(loss)
         if self.pixel_gp:
             self.other_penalties.gp_weight = 0.0
-        self.scale_started = -1  # the last scale whose training has begun (a checkpoint counter)
         self._cache: dict[str, Any] = {}
         self._noise: Tensor | None = None
         self._previous: Tensor | None = None
@@ -272,34 +274,40 @@ class SinGAN(AdversarialModule):
         return self.num_scales * self.iterations_per_scale
 
     @property
+    def scale_started(self) -> int:
+        """The last scale whose training has begun (-1 before training): the base's stage."""
+        return self.stage
+
+    @scale_started.setter
+    def scale_started(self, scale: int) -> None:
+        self.stage = int(scale)
+
+    def stages(self) -> list[Stage]:
+        """One stage per scale, coarse to fine: ``iterations_per_scale`` long, training that
+        scale's G and D only (the others frozen), entered by :meth:`start_scale`."""
+        if not self.sizes:  # no pyramid yet (no source image): nothing can train
+            return [Stage("scale0")]
+        return [Stage(f"scale{n}", length=self.iterations_per_scale,
+                      trains=(f"generator.{n}", f"discriminator.{n}"),
+                      enter=lambda batch, n=n: self.start_scale(n, batch[0]))
+                for n in range(self.num_scales)]
+
+    @property
     def top_scale(self) -> int:
         """The finest scale trained so far (sampling stops there; coarsest before any)."""
         return max(self.scale_started, 0)
 
     def training_scale(self) -> int:
-        """The scale the iteration in progress trains: a pure function of the iteration."""
-        return min(self.iteration // self.iterations_per_scale, self.num_scales - 1)
-
-    def on_fit_start(self) -> None:
-        # `iterations` is an upper bound: training ends when the finest scale is trained.
-        if self.budget is None or self.budget > self.total_iterations:
-            self.budget = self.total_iterations
-
-    def on_train_batch_start(self, batch: Any, batch_idx: int) -> int | None:
-        if self.budget is not None and self.iteration >= self.budget and self.at_iteration_boundary:
-            self.trainer.should_stop = True  # a finished pyramid resumed: nothing left to train
-            return -1
-        return None
+        """The scale the iteration in progress trains: the stage."""
+        return max(self.stage, 0)
 
     def start_scale(self, scale: int, image: Tensor) -> None:
-        """Begin training ``scale``: the previous scale's weights when the widths match, fresh
-        optimizer state, and sigma_n from the reconstruction's RMSE (1 at the coarsest)."""
+        """Begin training ``scale``: the previous scale's weights when the widths match, and
+        sigma_n from the reconstruction's RMSE (1 at the coarsest). (The base clears the
+        optimizers' state on entering the stage: the official builds new Adams per scale.)"""
         if scale > 0 and self.init_from_previous and self.widths[scale] == self.widths[scale - 1]:
             for nets in (self.generator, self.discriminator):
                 nets[scale].load_state_dict(nets[scale - 1].state_dict())
-        if self._trainer is not None or self.loop_optimizers is not None:
-            for optimizer in self.named_optimizers().values():
-                getattr(optimizer, "optimizer", optimizer).state.clear()
         with torch.no_grad():
             if scale == 0:
                 amplitude = torch.ones(())
@@ -318,8 +326,6 @@ class SinGAN(AdversarialModule):
     def prepare_batch(self, batch: Any) -> None:
         image = batch[0]
         scale = self.training_scale()
-        if scale != self.scale_started:
-            self.start_scale(scale, image)
         if self._cache.get("scale") != scale:
             with torch.no_grad():
                 self._cache = {"scale": scale, "real": self.real_at(image, scale),
@@ -453,7 +459,7 @@ class SinGAN(AdversarialModule):
             return self.z_rec.expand(n, self.channels, *self.sizes[0])
         return self.z_rec.new_zeros(n, self.channels, *self.sizes[scale])
 
-    def synthesize(self, maps: Sequence[Tensor | None], sizes: Sequence[Size], top: int,
+    def run_scales(self, maps: Sequence[Tensor | None], sizes: Sequence[Size], top: int,
                    injected: Tensor | None = None, inject_at: int = 0) -> Tensor:
         """x~ at scale ``top``: scales ``inject_at`` .. ``top`` run on ``maps`` (None: that
         scale's reconstruction noise), the first one on ``injected`` (zeros when None) as its
@@ -479,7 +485,7 @@ class SinGAN(AdversarialModule):
             return self.z_rec.new_zeros(n, self.channels, *self.sizes[0])
         maps = [self.draw_map(coarser, n) for coarser in range(scale)]
         with _eval_mode(self.generator[:scale]):
-            x = self.synthesize(maps, self.sizes, scale - 1)
+            x = self.run_scales(maps, self.sizes, scale - 1)
         return _upsample(x, self.sizes[scale])
 
     @torch.no_grad()
@@ -488,7 +494,7 @@ class SinGAN(AdversarialModule):
         if scale == 0:
             return self.z_rec.new_zeros(n, self.channels, *self.sizes[0])
         with _eval_mode(self.generator[:scale]):
-            x = self.synthesize([None] * scale, self.sizes, scale - 1)
+            x = self.run_scales([None] * scale, self.sizes, scale - 1)
         return _upsample(x, self.sizes[scale]).expand(n, -1, -1, -1)
 
     # ----------------------------------------------------------------- sampling protocol
@@ -514,7 +520,7 @@ class SinGAN(AdversarialModule):
             noise = self.noise(n, size=size)
         maps = self.unflatten_noise(noise.to(self.device), sizes)
         with self._sampling():
-            return self._finish(self.synthesize(maps, sizes, self.top_scale), sizes)
+            return self._finish(self.run_scales(maps, sizes, self.top_scale), sizes)
 
     def sample_from_scale(self, n: int, start_scale: int,
                           generator: torch.Generator | None = None) -> Tensor:
@@ -528,12 +534,12 @@ class SinGAN(AdversarialModule):
         maps: list[Tensor | None] = list(self.noise_maps(n, generator))
         maps[:start_scale] = [None] * start_scale  # one reconstruction, broadcast to n after
         with self._sampling():
-            return self._finish(self.synthesize(maps, self.sizes, self.top_scale), self.sizes)
+            return self._finish(self.run_scales(maps, self.sizes, self.top_scale), self.sizes)
 
     def reconstruct(self) -> Tensor:
         """G's reconstruction of the training image (z^rec at every scale trained), (1, C, H, W)."""
         with self._sampling():
-            x = self.synthesize([None] * self.num_scales, self.sizes, self.top_scale)
+            x = self.run_scales([None] * self.num_scales, self.sizes, self.top_scale)
             return self._finish(x, self.sizes)
 
     def translation_channels(self, direction: str) -> int:
@@ -567,7 +573,7 @@ class SinGAN(AdversarialModule):
                              self.sizes[scale])
         maps = self.noise_maps(images.shape[0], torch.Generator().manual_seed(0))
         with self._sampling():
-            x = self.synthesize(maps, self.sizes, top, injected=injected, inject_at=scale)
+            x = self.run_scales(maps, self.sizes, top, injected=injected, inject_at=scale)
             return self._finish(x, self.sizes)
 
     # ----------------------------------------------------------------- data and visuals

@@ -70,7 +70,7 @@ class SPADE(AdversarialModule):
     iteration are D steps only and the last is a G then a D step (the official trainer does the
     G step on the first of its k batches).
 
-    Batches are ``(labels, image[, edges])`` (gan_lab.data.label_maps). Sampling: ``translate(
+    Batches are ``(labels, image[, edges])`` (gan_lab.data.label_maps.base). Sampling: ``translate(
     label_maps)`` (direction ``labels_to_image``), as ``python -m gan_lab.translate``; in VAE mode
     with z drawn from N(0, I) (a fixed stream, so translations are reproducible).
 

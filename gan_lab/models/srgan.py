@@ -14,15 +14,17 @@ solves the min-max problem of eq. 2 on HR patches.
 
 Training, as sec. 3.2: first the MSE-based SRResNet (Adam 1e-4, beta1 0.9; 10^6 updates), then
 the SRGAN initialised from it (10^5 updates at 1e-4 and 10^5 at 1e-5). Here both are stages of
-one run, a pure function of the iteration: iterations [0, ``pretrain_iterations``) train G alone
-with the MSE (phase ``Gpre``); from then on each iteration updates D then G (``Dmain``,
+one run (gan_lab.models.stages): "pretrain", ``pretrain_iterations`` long, trains G alone with
+the MSE (phase ``Gpre``); then "adversarial" updates D then G in each iteration (``Dmain``,
 ``Gmain``) from one forward G(I_LR) shared by both, D judging it detached, as the reference
 reimplementation's training step (Lornatang/SRGAN-PyTorch ``train_srgan.py``: D on HR and SR,
 then G judged by the updated D). G's optimizer state is cleared when the adversarial stage starts
 (the reference trains SRGAN with a fresh Adam, loading the SRResNet weights). The learning rate
 schedule (1e-4, then 1e-5 for the second half of the adversarial stage) is
-:func:`srgan_learning_rate`. Because the stage is a function of the iteration and checkpoints
-hold the iteration, optimizers and schedulers, a run stopped in either stage resumes exactly.
+:func:`srgan_learning_rate`; D's scheduler steps only in the stage D trains in (the base steps the
+schedulers of the training groups), so it counts the adversarial stage's iterations
+(``adversarial_only``). The base keeps the stage in checkpoints, so a run stopped in either stage
+or on the boundary resumes exactly.
 
 Without a discriminator (``model=srresnet``) every iteration is the content-loss stage: SRResNet
 trained with ``content`` (the paper's SRResNet-MSE and SRResNet-VGG22 of Table 1). An iteration
@@ -56,6 +58,7 @@ from gan_lab.losses.content import (
 from gan_lab.models.base import AdversarialModule
 from gan_lab.models.frozen import FrozenNets
 from gan_lab.models.phases import Phase
+from gan_lab.models.stages import Stage
 from gan_lab.nets.vgg import VGGFeatures, load_vgg19
 from gan_lab.visuals import Visual
 
@@ -67,12 +70,15 @@ SR_DATA = "data=photos_sr, div2k, set5, set14, bsd100 or sr_folder"
 class SRGANLearningRate:
     """lr factor 1, then ``gamma`` from ``decay_fraction`` of the way through the adversarial
     stage [pretrain_iterations, iterations) on (the paper: 1e-4 -> 1e-5 halfway through SRGAN's
-    2 x 10^5 updates). A callable object, so LambdaLR saves its settings in checkpoints."""
+    2 x 10^5 updates). ``adversarial_only``: the scheduler of a group that trains only in the
+    adversarial stage (D), which is stepped only there and so counts from its start. A callable
+    object, so LambdaLR saves its settings in checkpoints."""
 
     def __init__(self, iterations: int, pretrain_iterations: int, decay_fraction: float,
-                 gamma: float) -> None:
+                 gamma: float, adversarial_only: bool = False) -> None:
         adversarial = max(0, int(iterations) - int(pretrain_iterations))
-        self.decay_at = int(pretrain_iterations) + round(adversarial * (1.0 - decay_fraction))
+        start = 0 if adversarial_only else int(pretrain_iterations)
+        self.decay_at = start + round(adversarial * (1.0 - decay_fraction))
         self.gamma = float(gamma)
 
     def __call__(self, iteration: int) -> float:
@@ -81,14 +87,15 @@ class SRGANLearningRate:
 
 def srgan_learning_rate(optimizer: torch.optim.Optimizer, iterations: int,
                         pretrain_iterations: int = 0, decay_fraction: float = 0.5,
-                        gamma: float = 0.1) -> LambdaLR:
+                        gamma: float = 0.1, adversarial_only: bool = False) -> LambdaLR:
     """SRGAN's schedule (sec. 3.2), stepped once per iteration: see :class:`SRGANLearningRate`."""
     if not 0.0 <= float(decay_fraction) <= 1.0:
         raise ValueError(f"optim.schedulers.*.decay_fraction={decay_fraction}: must be in [0, 1]")
     if not float(gamma) > 0:
         raise ValueError(f"optim.schedulers.*.gamma={gamma}: must be > 0")
     return LambdaLR(optimizer, SRGANLearningRate(iterations, pretrain_iterations,
-                                                 float(decay_fraction), gamma))
+                                                 float(decay_fraction), gamma,
+                                                 bool(adversarial_only)))
 
 
 class SRGAN(AdversarialModule):
@@ -144,7 +151,14 @@ class SRGAN(AdversarialModule):
         self.init_generator_ema(generator)
         self._fake: Tensor | None = None
 
-    # ----------------------------------------------------------------- the stage schedule
+    # ----------------------------------------------------------------- the stages
+    def stages(self) -> list[Stage]:
+        """"pretrain" (G alone on the content loss; SRResNet's only stage), then "adversarial"."""
+        if self.discriminator is None:
+            return [Stage("pretrain", groups=("generator",))]
+        return [Stage("pretrain", length=self.pretrain_iterations, groups=("generator",)),
+                Stage("adversarial")]  # a fresh Adam for G (the reference's SRGAN run)
+
     def pretraining(self, iteration: int | None = None) -> bool:
         """Whether ``iteration`` (default: the current one) is in the content-loss stage."""
         iteration = self.iteration if iteration is None else iteration
@@ -157,11 +171,14 @@ class SRGAN(AdversarialModule):
         return groups
 
     def phases(self) -> list[Phase]:
-        if self.pretraining():
-            return [Phase("Gpre", "generator", self.pretrain_step, "loss/g")]
-        return [Phase("Dmain", "discriminator", self.discriminator_step, "loss/d", critic=True,
+        phases = [Phase("Gpre", "generator", self.pretrain_step, "loss/g", stages=("pretrain",))]
+        if self.discriminator is not None:
+            phases += [
+                Phase("Dmain", "discriminator", self.discriminator_step, "loss/d", critic=True,
                       after=lambda: self.loss.after_discriminator_step(self.discriminator)),
-                Phase("Gmain", "generator", self.generator_step, "loss/g")]
+                Phase("Gmain", "generator", self.generator_step, "loss/g",
+                      stages=("adversarial",))]
+        return phases
 
     def load_frozen_nets(self) -> None:
         """VGG19's features for the ``vgg22`` / ``vgg54`` content losses (none for ``mse``)."""
@@ -174,11 +191,6 @@ class SRGAN(AdversarialModule):
 
     # ----------------------------------------------------------------- the steps
     def prepare_batch(self, batch: Any) -> None:
-        starting = self.batches % self.n_critic == 0  # the iteration's first batch
-        if (self.discriminator is not None and starting and self.pretrain_iterations > 0
-                and self.iteration == self.pretrain_iterations):
-            optimizer = self.named_optimizers()["generator"]
-            getattr(optimizer, "optimizer", optimizer).state.clear()  # a fresh Adam for SRGAN
         # The one forward pass of the batch: D judges it detached, G learns through it.
         self._fake = self.generator(batch[0])
 

@@ -62,12 +62,12 @@ class StyleGAN2(GAN):
     ** c (sec. 3.1 and the official code), also when their weight is 0. G's EMA follows the official ramp: half-life ``ema_kimg`` thousand images,
     at most ``ema_rampup`` times the images shown; buffers (w_avg, noise) are copied.
 
-    Sampling takes ``truncation_psi``, ``truncation_cutoff``, ``space`` (z, w, w+) and
-    ``noise_mode``; a conditional model (``num_classes``) embeds labels in the mapping and uses a
-    projection discriminator. Penalties and the path length run in float32 (autocast off).
+    Sampling and :meth:`synthesize` (the differentiable trained-generator protocol, gan_lab.
+    protocols.TrainedGenerator) take ``truncation_psi``, ``truncation_cutoff``, ``space`` (z, w,
+    w+) and ``noise_mode``; a conditional model (``num_classes``) embeds labels in the mapping
+    and uses a projection discriminator. Penalties and the path length run in float32 (autocast off).
     """
 
-    counters = (*GAN.counters, "images_seen")
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: AdversarialLoss,
                  latent_dim: int, r1_gamma: float = 10.0, r1_every: int = 16,
@@ -96,7 +96,6 @@ class StyleGAN2(GAN):
         self.ema_kimg = float(ema_kimg)
         self.ema_rampup = None if ema_rampup is None else float(ema_rampup)
         self.register_buffer("pl_mean", torch.zeros(()))
-        self.images_seen = 0
         self._batch_images = 0
 
     # ----------------------------------------------------------------- phases
@@ -117,8 +116,7 @@ class StyleGAN2(GAN):
         ]
 
     def prepare_batch(self, batch: Any) -> None:
-        self._batch_images = len(batch[0])
-        self.images_seen += self._batch_images
+        self._batch_images = len(batch[0])  # the base counts images_seen after the phases
 
     def generate(self, noise: Tensor, labels: Tensor | None, net: nn.Module | None = None,
                  **options: Any) -> Tensor:

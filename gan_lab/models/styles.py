@@ -1,11 +1,15 @@
 """Latent spaces of style generators and the sampling options they offer.
 
-StyleGAN (Karras et al. 2019) names three spaces: z ~ N(0, I) (``z_dim``), w = f(z) of the
-mapping network (``w_dim``) and w+, one w per synthesis layer (``num_ws`` x ``w_dim``). Sampling
-takes codes in any of them, the truncation trick in W (appendix B: w' = w_avg + psi (w - w_avg)
-on the first ``truncation_cutoff`` layers) and style mixing (sec. 3.1: the layers from a
-crossover point on take the w of a second code). Inversion and latent steering build on these.
-Any generator with ``mapping`` (z, labels -> w+) and ``synthesis`` (w+ -> images) fits.
+StyleGAN (Karras et al. 2019, "A Style-Based Generator Architecture for GANs", sec. 2) names
+the spaces z ~ N(0, I) (``z_dim``) and the intermediate latent space W, w = f(z) of the mapping
+network (``w_dim``); w+ (Abdal et al. 2019, "Image2StyleGAN: How to Embed Images Into the
+StyleGAN Latent Space?") is one w per synthesis layer (``num_ws`` x ``w_dim``), the extended
+space that inversion searches. Sampling takes codes in any of them, the truncation trick in W
+(Karras et al. 2019, appendix B: w' = w_avg + psi (w - w_avg) on the first
+``truncation_cutoff`` layers) and style mixing (sec. 3.1: the layers from a crossover point on
+take the w of a second code). Inversion and latent steering build on these, through
+gan_lab.protocols.TrainedGenerator. Any generator with ``mapping`` (z, labels -> w+) and
+``synthesis`` (w+ -> images) fits.
 """
 
 from __future__ import annotations
@@ -16,10 +20,39 @@ import torch
 from torch import Tensor, nn
 
 LATENT_SPACES = ("z", "w", "w+")
+# The sampling options of a style generator (``python -m gan_lab.sample options.<name>=...``):
+# truncation in W (Karras et al. 2019, appendix B), the space of the codes, the noise inputs.
+STYLE_SAMPLE_OPTIONS = ("truncation_psi", "truncation_cutoff", "space", "noise_mode")
 
 
 def is_style_generator(net: nn.Module) -> bool:
     return hasattr(net, "mapping") and hasattr(net, "synthesis")
+
+
+def latent_spaces(net: nn.Module) -> tuple[str, ...]:
+    """The code spaces ``net`` synthesizes from: z, w and w+ for a style generator, z otherwise."""
+    return LATENT_SPACES if is_style_generator(net) else LATENT_SPACES[:1]
+
+
+def check_space(net: nn.Module, space: str) -> None:
+    """ValueError (one line) unless ``net`` has the latent space ``space``."""
+    spaces = latent_spaces(net)
+    if space in spaces:
+        return
+    if space in LATENT_SPACES:
+        raise ValueError(f"space={space!r}: {type(net).__name__} has the latent space z only; "
+                         "w and w+ are a style generator's (model=stylegan2 or model=stylegan)")
+    raise ValueError(f"space={space!r}: must be one of {', '.join(spaces)} "
+                     f"(the latent spaces of {type(net).__name__})")
+
+
+def noise_buffers(net: nn.Module) -> dict[str, Tensor]:
+    """The fixed per-layer noise maps of ``net`` (the buffers ``noise_mode="const"`` reads),
+    by their names in ``net.named_buffers()`` (``synthesis.blocks.1.conv0.noise_const``), as the
+    official StyleGAN2 projector collects ``noise_bufs``; the live buffers, not copies. Empty for
+    a net without per-layer noise."""
+    return {name: buffer for name, buffer in net.named_buffers()
+            if name.rpartition(".")[2] == "noise_const"}
 
 
 def to_w_plus(net: nn.Module, codes: Tensor, labels: Tensor | None, space: str = "z",

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gan_lab.data.spaced import spaced_batch
+from gan_lab.batches import spaced_batch
 from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.base import AdversarialModule

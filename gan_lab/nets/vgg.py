@@ -3,8 +3,9 @@
 Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition"
 (ICLR 2015), configuration E, as torchvision defines it (``torchvision.models.vgg19``). The
 weights are torchvision's file ``vgg19-dcbb9e9d.pth``, read from a configured path or from the
-torch hub cache (``$TORCH_HOME/hub/checkpoints/``, where torchvision itself keeps it); without it
-:func:`load_vgg19` raises one line naming the file and the places it looked. Only the
+torch hub cache (``$TORCH_HOME/hub/checkpoints/``, where torchvision itself keeps it), through
+the auxiliary-net provider (:func:`vgg19_spec`, gan_lab.auxiliary); without it :func:`load_vgg19`
+raises one line naming the file, the places it looked and the option to set. Only the
 convolutional part (``features``) is kept: feature-map losses never use the classifier.
 
 Layers are named as in the papers: ``conv<b>_<i>`` / ``relu<b>_<i>`` for the i-th convolution
@@ -23,21 +24,15 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from gan_lab.nets.weights import download_weights, unreadable_weights
+from gan_lab.auxiliary import AuxiliarySpec, Published, provide
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "VGG19_URL", "VGG19_WEIGHTS_FILE", "VGGFeatures",
-           "default_vgg19_path", "layer_names", "load_vgg19"]
+           "layer_names", "load_vgg19", "vgg19_spec"]
 
 VGG19_WEIGHTS_FILE = "vgg19-dcbb9e9d.pth"
-_WHAT = f"VGG19 weights file of torchvision ({VGG19_WEIGHTS_FILE})"
 VGG19_URL = "https://download.pytorch.org/models/" + VGG19_WEIGHTS_FILE
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def default_vgg19_path() -> Path:
-    """Where torchvision's VGG19 weights live in the torch hub cache."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / VGG19_WEIGHTS_FILE
 
 
 def layer_names(features: nn.Sequential) -> list[str]:
@@ -70,6 +65,27 @@ def _vgg19_features() -> nn.Sequential:
     return features
 
 
+def vgg19_spec(weights_path: str | Path | None = None, *, download: bool = False,
+               key: str = "vgg_weights") -> AuxiliarySpec:
+    """torchvision's VGG19 ``features`` as a frozen auxiliary net (gan_lab.auxiliary): from
+    ``weights_path`` (the value of the config key ``key``), else ``vgg19-dcbb9e9d.pth`` in the
+    torch hub cache, fetched from download.pytorch.org first when ``download``."""
+    return AuxiliarySpec("VGG19", key, _features_from_state, weights=weights_path,
+                         published=Published(VGG19_WEIGHTS_FILE, VGG19_URL), download=download,
+                         origin="torchvision")
+
+
+def _features_from_state(state: object) -> nn.Sequential:
+    """VGG19's ``features`` holding the ``features.*`` entries of torchvision's state_dict."""
+    if not isinstance(state, dict):
+        raise TypeError(f"it holds a {type(state).__name__}, not a state_dict")
+    features = _vgg19_features()
+    entries = {name[len("features."):]: value for name, value in state.items()
+               if isinstance(name, str) and name.startswith("features.")}
+    features.load_state_dict(entries, strict=True, assign=True)
+    return features
+
+
 def load_vgg19(weights_path: str | Path | None = None, *, download: bool = False,
                key: str = "vgg_weights") -> nn.Sequential:
     """torchvision's VGG19 ``features`` with the ImageNet weights, in eval mode, frozen.
@@ -82,31 +98,10 @@ def load_vgg19(weights_path: str | Path | None = None, *, download: bool = False
         key: the config key that names the file, for messages.
 
     Raises:
-        ValueError: one line, when the file is missing or is not VGG19's weights.
+        ValueError: one line (gan_lab.auxiliary), when the file is missing or is not VGG19's
+            weights.
     """
-    given = weights_path not in (None, "")
-    path = Path(str(weights_path)).expanduser() if given else default_vgg19_path()
-    if not path.is_file() and not given and download:
-        download_weights(VGG19_URL, path)
-    if not path.is_file():
-        where = f"{path}" if given else f"the torch hub cache ({path})"
-        raise ValueError(
-            f"{key}: no VGG19 weights ({VGG19_WEIGHTS_FILE}) at {where}; download {VGG19_URL} "
-            f"into {default_vgg19_path().parent} or set {key}=FILE")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise unreadable_weights(key, path, _WHAT, error) from error
-    if not isinstance(state, dict):
-        raise unreadable_weights(key, path, _WHAT, f"it holds a {type(state).__name__}, not a state_dict")
-    features = _vgg19_features()
-    entries = {name[len("features."):]: value for name, value in state.items()
-               if isinstance(name, str) and name.startswith("features.")}
-    try:
-        features.load_state_dict(entries, strict=True, assign=True)
-    except RuntimeError as error:
-        raise unreadable_weights(key, path, _WHAT, error) from error
-    return features.eval().requires_grad_(False)
+    return provide(vgg19_spec(weights_path, download=download, key=key))
 
 
 class VGGFeatures(nn.Module):

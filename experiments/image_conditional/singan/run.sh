@@ -32,7 +32,7 @@ for photo in $PHOTOS; do
   size=$("$PY" -c "import torch; s = torch.load('$run/checkpoints/last.ckpt', weights_only=True)
 from gan_lab.nets.singan import fit_to_max_size
 h, w = fit_to_max_size(*s['state_dict']['source_hw'].tolist(), $MAX_SIZE); print(f'[{h},{2 * w}]')")
-  "$PY" -m gan_lab.sample "ckpt=$run/checkpoints/last.ckpt" n=4 nrow=4 "size=$size" \
+  "$PY" -m gan_lab.sample "ckpt=$run/checkpoints/last.ckpt" n=4 nrow=4 "options.size=$size" \
     interpolation_rows=1 interpolation_steps=4 "out=$run/wide" >> "$run.log" 2>&1
 done
 "$PY" experiments/image_conditional/singan/summarize.py "$OUT"

@@ -100,7 +100,7 @@ def sample_sheet(runs: Path, results: dict[str, dict], path: Path) -> None:
     """Rows: evaluation photos; columns: LR (nearest), bicubic, each model, HR (centre crops)."""
     from matplotlib.figure import Figure
 
-    from gan_lab.data.super_resolution import PhotosSRDataModule
+    from gan_lab.data.super_resolution.pairs import PhotosSRDataModule
     from gan_lab.metrics.super_resolution import bicubic_upscale
 
     scale = 4
