@@ -5,7 +5,7 @@
 # plus samples at twice the width. One core, one run after another.
 #   bash experiments/image_conditional/singan/run.sh                    # ~13 minutes on one core
 #   ITERS=2000 MAX_SIZE=250 SAMPLES=50 bash experiments/image_conditional/singan/run.sh   # paper
-# PHOTOS: bundled photos (gan_lab/data/photos.py); MAX_SIZE: the training image's long side
+# PHOTOS: bundled photos (gan_lab/data/common/photos.py); MAX_SIZE: the training image's long side
 # (the paper: 250); ITERS: iterations per scale (the paper: 2000); SAMPLES: samples per start
 # scale for SIFID and diversity (the paper's SIFID table: 50).
 set -euo pipefail
