@@ -71,6 +71,19 @@ def _split(n: int, holdout: float, seed: int) -> tuple[Tensor, Tensor]:
     return order[n_held:], order[:n_held]
 
 
+def classifier_settings(name: str, width: int, epochs: int, lr: float, train_batch_size: int,
+                        holdout: float, seed: int) -> dict[str, Any]:
+    """A trained feature classifier's settings, checked (one line naming ``name``), as they key
+    its cache: the FID classifier's and the voxel classifier's (gan_lab.metrics.voxels)."""
+    for key, value in (("width", width), ("epochs", epochs),
+                       ("train_batch_size", train_batch_size)):
+        check_int(f"{name} {key}", value)
+    check_fraction(f"{name} holdout", holdout)
+    check_positive(f"{name} lr", lr)
+    return {"width": width, "epochs": epochs, "lr": float(lr),
+            "train_batch_size": train_batch_size, "holdout": float(holdout), "seed": seed}
+
+
 def train_classifier(dataset: Dataset, channels: int, classes: int, *, width: int, epochs: int,
                      lr: float, batch_size: int, seed: int, device: torch.device | str = "cpu",
                      desc: str = "training a classifier",
@@ -142,15 +155,9 @@ class ClassifierExtractor(FeatureExtractor):
                  seed: int = 0, batch_size: int = 256, purpose: str = "FID") -> None:
         super().__init__(batch_size=batch_size)
         self.purpose = purpose
-        for key, value in (("width", width), ("epochs", epochs),
-                           ("train_batch_size", train_batch_size)):
-            check_int(f"classifier {key}", value)
-        check_fraction("classifier holdout", holdout)
-        check_positive("classifier lr", lr)
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-        self.settings = {"width": width, "epochs": epochs, "lr": float(lr),
-                         "train_batch_size": train_batch_size, "holdout": float(holdout),
-                         "seed": seed}
+        self.settings = classifier_settings("classifier", width, epochs, lr, train_batch_size,
+                                            holdout, seed)
         self.net: DomainClassifier | None = None
         self.accuracy: float | None = None
         self.path: Path | None = None

@@ -41,9 +41,10 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from gan_lab.auxiliary import AuxiliarySpec, Trained, provide
 from gan_lab.data.common.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import default_cache_dir
+from gan_lab.metrics.classifier import classifier_settings
 from gan_lab.metrics.extractor import FeatureExtractor
 from gan_lab.metrics.image_quality import fid
-from gan_lab.metrics.settings import check_fraction, check_int, check_positive
+from gan_lab.metrics.settings import check_int
 from gan_lab.progress import phase
 
 __all__ = ["VoxelClassifier", "VoxelFeatures", "VoxelQuality", "iou_matrix", "nearest_by_iou",
@@ -180,15 +181,10 @@ class VoxelFeatures(FeatureExtractor):
                  lr: float = 1e-3, train_batch_size: int = 64, holdout: float = 0.1,
                  seed: int = 0, batch_size: int = 128) -> None:
         super().__init__(batch_size=batch_size)
-        for key, value in (("width", width), ("epochs", epochs),
-                           ("train_batch_size", train_batch_size)):
-            check_int(f"eval.voxel classifier {key}", value)
-        check_fraction("eval.voxel classifier holdout", holdout)
-        check_positive("eval.voxel classifier lr", lr)
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-        self.settings = {"width": width, "epochs": epochs, "lr": float(lr),
-                         "train_batch_size": train_batch_size, "holdout": float(holdout),
-                         "seed": seed, "architecture": CLASSIFIER_VERSION}
+        self.settings = {**classifier_settings("eval.voxel classifier", width, epochs, lr,
+                                               train_batch_size, holdout, seed),
+                         "architecture": CLASSIFIER_VERSION}
         self.net: VoxelClassifier | None = None
         self.accuracy: float | None = None
         self.path: Path | None = None
