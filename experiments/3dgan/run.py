@@ -19,6 +19,7 @@ class histogram, nearest-training-shape IoU), and renders of samples.
 
     python experiments/3dgan/run.py                  # OUT=experiments/3dgan/runs_<date>
     SEEDS=0 ITERATIONS=200 python experiments/3dgan/run.py   # a shorter check
+    EXTRA="optim.generator.lr=2e-4" python experiments/3dgan/run.py   # a variant
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def train_gan(seed: int, out: Path, iterations: int) -> Path:
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     if ckpt.is_file():
         return ckpt
-    command = [sys.executable, "-m", "gan_lab", "model=3dgan", *WIDTHS, "data.batch_size=32",
+    extra = os.environ.get("EXTRA", "").split()  # overrides of a variant (README)
+    command = [sys.executable, "-m", "gan_lab", "model=3dgan", *WIDTHS, "data.batch_size=32", *extra,
                f"data.classes=[{','.join(SEEN)}]", f"iterations={iterations}", f"seed={seed}",
                f"run_dir={run_dir}", "eval=voxels", f"eval.every={iterations}",
                "eval.num_samples=500", f"eval.cache_dir={out / 'cache'}",
