@@ -1,6 +1,7 @@
 # gan_lab: `make train` runs the embedded default, `make test` the test suite.
 # `make lint` runs ruff check (the CI runs both). All create .venv on first use (only Python is
-# needed on the machine).
+# needed on the machine). `make readme-numbers` reruns the default and rewrites the README's
+# picture and timing line from it (docs/readme_numbers.py).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -10,13 +11,20 @@ CONSTRAINTS := constraints.txt
 # The suite runs on two worker processes (pytest-xdist): the tests are independent (each in its
 # own tmp_path, DDP on a free port), and 2 cores halve its time. PYTEST_ARGS= runs it serially.
 PYTEST_ARGS ?= -n 2
+# A package index with other torch builds, searched besides the usual ones, e.g. PyTorch's
+# CPU-only wheels (no CUDA libraries: ~1.5 GB of .venv instead of ~6 GB, see README,
+# Installation notes): make clean install TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# Empty (the default): the registry's torch, which runs on CPU and GPU alike. It is read only
+# when .venv is created, hence `make clean` first.
+TORCH_INDEX_URL ?=
+TORCH_INDEX := $(if $(strip $(TORCH_INDEX_URL)),--extra-index-url $(strip $(TORCH_INDEX_URL)))
 
-.PHONY: install train test lint clean
+.PHONY: install train test lint clean readme-numbers
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) $(TORCH_INDEX) -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -29,6 +37,11 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# The default run (about 3 minutes on 2 idle cores) redraws docs/default_digits_iter2000.png and
+# the README's timing line, so that neither can drift from what the code does.
+readme-numbers: install
+	$(PY) docs/readme_numbers.py
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache

@@ -14,7 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import InterpolationKeyError
 
-from gan_lab.config import ConfigError, unresolvable
+from gan_lab.config import ConfigError, portable_config, unresolvable
 
 if TYPE_CHECKING:
     import lightning.pytorch as pl
@@ -64,4 +64,5 @@ def build_module(cfg: DictConfig) -> pl.LightningModule:
     module = build(cfg, "model", loss=build(cfg, "loss"), optimizers=optimizers,
                    schedulers=schedulers, augment=augment)
     module.run_config = OmegaConf.to_container(cfg, resolve=True)
+    module.run_config_source = portable_config(cfg)  # what a resume re-resolves
     return module

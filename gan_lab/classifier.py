@@ -23,7 +23,9 @@ from gan_lab.kinds import BatchKind, batch_kind
 def main(cfg: DictConfig) -> float:
     from gan_lab.building import build
     from gan_lab.config import ConfigError, config_errors
+    from gan_lab.quiet import silence_chatter
 
+    silence_chatter()  # library lines once, in the console's format
     datamodule = build(cfg, "data")
     if batch_kind(datamodule) != BatchKind.SAMPLES:
         # Translation, attribute, label-map, super-resolution... data: its evaluation (given as

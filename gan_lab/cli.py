@@ -8,9 +8,11 @@ import difflib
 import inspect
 import logging
 import re
+import shutil
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -18,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
 from gan_lab.config import ConfigError, config_dir, flatten, is_config_group, unresolvable
+from gan_lab.quiet import silence_chatter
 from gan_lab.resolvers import register_resolvers
 from gan_lab.resume import RunInterrupted
 
@@ -34,6 +37,31 @@ def fail(message: str, status: int) -> None:
     sys.exit(status)
 
 
+def remove_unstarted_output_dir() -> None:
+    """Remove the folder Hydra made for this job when the job wrote nothing of its own (only
+    Hydra's ``.hydra/`` and log file): a run refused for bad input leaves no empty run folder
+    behind (the error is on stderr). Parent folders left empty by that go too (the date folder,
+    ``outputs/``), up to the working directory."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        folder = Path(HydraConfig.get().runtime.output_dir)
+    except (ImportError, ValueError):  # not inside a Hydra job
+        return
+    if not folder.is_dir() or any(p.name != ".hydra" and p.suffix != ".log" for p in folder.iterdir()):
+        return
+    for handler in logging.getLogger().handlers:  # Hydra's log file lives in the folder
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).parent == folder:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    shutil.rmtree(folder, ignore_errors=True)
+    cwd = Path.cwd().resolve()
+    for parent in folder.resolve().parents:
+        if parent == cwd or cwd not in parent.parents or any(parent.iterdir()):
+            break
+        parent.rmdir()
+
+
 def command(config_name: str, open_mappings: Sequence[str] = ()
             ) -> Callable[[Callable[[DictConfig], Any]], Callable[[], Any]]:
     """Decorator: ``fn(cfg)`` becomes a Hydra main composed from ``conf/<config_name>.yaml``.
@@ -46,6 +74,7 @@ def command(config_name: str, open_mappings: Sequence[str] = ()
             # again here: a launcher's worker process (joblib, submitit) runs the jobs of a
             # multirun through this function alone, not through main() below
             register_resolvers()
+            silence_chatter()  # one console format for every command's library lines
             try:
                 missing = sorted(OmegaConf.missing_keys(cfg))
                 if missing:
@@ -53,8 +82,10 @@ def command(config_name: str, open_mappings: Sequence[str] = ()
                                       f"set {missing[0]}=...; see --help")
                 return fn(cfg)
             except ConfigError as error:
+                remove_unstarted_output_dir()
                 fail(f"config error: {error}", 2)
             except InterpolationKeyError as error:  # e.g. in missing_keys, before validate
+                remove_unstarted_output_dir()
                 fail(f"config error: {unresolvable(error)}", 2)
             except RunInterrupted as error:
                 signum = getattr(signal.Signals, error.signal_name or "", None)

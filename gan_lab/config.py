@@ -207,3 +207,30 @@ def flatten(value: object, prefix: str = "") -> dict[str, object]:
             out.update(flatten(inner, f"{prefix}{key}."))
         return out or {prefix.rstrip("."): {}}
     return {prefix.rstrip("."): value}
+
+
+# Resolvers whose value depends on the moment or the Hydra run that composed the config: a
+# portable config keeps their resolved value.
+_MOMENT_RESOLVERS = ("${hydra:", "${now:")
+
+
+def portable_config(cfg: DictConfig) -> dict:
+    """``cfg`` as a plain mapping that keeps its interpolations (``${iterations}``, ``${mul:...}``),
+    except those of Hydra's run and the clock, which are replaced by their values.
+
+    A checkpoint keeps this beside the resolved config, so that a resume which changes the budget
+    re-derives what depends on it (a schedule's ``iterations: ${iterations}``) as a fresh run of
+    that budget would.
+    """
+    source = OmegaConf.to_container(cfg, resolve=False)
+
+    def fix(value: object, key: str) -> object:
+        if isinstance(value, dict):
+            return {k: fix(v, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v, f"{key}.{i}") for i, v in enumerate(value)]
+        if isinstance(value, str) and any(m in value for m in _MOMENT_RESOLVERS):
+            return OmegaConf.select(cfg, key)
+        return value
+
+    return fix(source, "")

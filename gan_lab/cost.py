@@ -49,7 +49,7 @@ SHOW_FROM_SECONDS = 1.0
 # (one thread, loaded) took 0.8-1.1 x the estimate; 17 models' quick settings 0.4-3 x before.
 OVERHEAD = 1.25
 # The keys a model's yaml may hold its quick overrides under: `quick` in the `@package _global_`
-# yamls, `model.quick` in those of the `model` package (dcgan, cgan, toy_mlp).
+# yamls, `model.quick` in those of the `model` package (dcgan, cgan).
 QUICK_KEYS = ("quick", "model.quick")
 
 

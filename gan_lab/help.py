@@ -27,7 +27,9 @@ EXAMPLES = {
         "python -m gan_lab -m loss=nsgan,hinge seed=0,1     # a sweep (4 runs)",
         "python -m gan_lab ckpt_path=RUN/checkpoints/last.ckpt iterations=4000  # resume, extend",
     ],
-    "sample": ["python -m gan_lab.sample ckpt=RUN/checkpoints/last.ckpt n=64 truncation=0.7"],
+    "sample": ["python -m gan_lab.sample ckpt=RUN/checkpoints/last.ckpt n=64 truncation=0.7",
+               "python -m gan_lab.sample ckpt=RUN/checkpoints/generator.pt seeds=0-35"],
+    "export": ["python -m gan_lab.export ckpt=RUN/checkpoints/last.ckpt out=dcgan_digits.pt"],
     "evaluate": ["python -m gan_lab.evaluate ckpt=RUN/checkpoints/last.ckpt eval=classifier"],
     "translate": ["python -m gan_lab.translate ckpt=RUN/checkpoints/last.ckpt input=DIR "
                   "direction=BtoA"],
@@ -39,6 +41,7 @@ TITLES = {
     "evaluate": "score a checkpoint and print a table of metrics",
     "translate": "run an image-conditional checkpoint (pix2pix, CycleGAN, StarGAN, SRGAN, a context encoder, SPADE, SinGAN) over a folder of images",
     "classifier": "train (or find in the cache) the classifier behind eval=classifier",
+    "export": "the sampling generator of a checkpoint as a small weights-only file",
 }
 # Training's main top-level keys, in the order a user meets them.
 TRAINING_KEYS = ("iterations", "seed", "ckpt_path", "net_width")

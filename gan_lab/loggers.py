@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import netrc
+import os
 import secrets
 import string
 from html import escape
@@ -33,10 +36,14 @@ from gan_lab.outputs.base import FramesOutput, ImageOutput, Output, TextOutput, 
 from gan_lab.outputs.writers import gif_bytes
 
 __all__ = ["WANDB_ID_FILE", "RunCSVLogger", "WandbRunLogger", "finish_loggers", "log_config",
-           "log_final_metrics", "log_output", "sweep_group"]
+           "log_final_metrics", "log_output", "sweep_group", "wandb_credentials"]
 
 # The W&B run id of a gan_lab run, in its folder: a resume passes it back to wandb.init.
 WANDB_ID_FILE = "wandb_id.txt"
+# WANDB_MODE values that never contact the server (no login needed).
+WANDB_LOCAL_MODES = ("offline", "disabled", "dryrun")
+
+log = logging.getLogger(__name__)
 
 
 class _ContinuingWriter(ExperimentWriter):
@@ -90,6 +97,8 @@ class WandbRunLogger(WandbLogger):
     - ``group`` (default: :func:`sweep_group`): the jobs of one multirun or study together.
     - Without the ``anonymous=None`` init argument, which makes every run print a deprecation
       warning of wandb's that says nothing about the run.
+    - Without W&B credentials the run is logged offline (one line says where and the
+      ``wandb sync`` command), where wandb.init would end it with a traceback.
     """
 
     def __init__(self, *args: Any, group: str | None = None, **kwargs: Any) -> None:
@@ -99,6 +108,14 @@ class WandbRunLogger(WandbLogger):
         group = group or sweep_group()
         if group:
             self._wandb_init["group"] = group
+        if not self._offline and not wandb_needs_no_login() and not wandb_credentials():
+            self._offline = True
+            self._wandb_init["mode"] = "offline"
+            where = Path(self._save_dir or ".") / "wandb"
+            if rank_zero_only.rank == 0:
+                log.warning("gan_lab: no W&B login found (`wandb login`, or WANDB_API_KEY), so "
+                            "this run is logged offline in %s; upload it later with: wandb sync "
+                            "%s/offline-run-*", where, where)
 
     @property
     def id_file(self) -> Path | None:
@@ -121,6 +138,25 @@ class WandbRunLogger(WandbLogger):
         self._id = self._wandb_init["id"] = run_id
         self._wandb_init["resume"] = "allow"
         return run_id
+
+
+def wandb_needs_no_login() -> bool:
+    """WANDB_MODE asks for a run that never contacts the server."""
+    return os.environ.get("WANDB_MODE", "").strip().lower() in WANDB_LOCAL_MODES
+
+
+def wandb_credentials() -> bool:
+    """Whether W&B has credentials where ``wandb login`` and its documentation put them, looked
+    up without the network or a prompt: WANDB_API_KEY (or an identity token file), or an entry
+    for the W&B host in the netrc file (``NETRC``, else ~/.netrc) that ``wandb login`` writes."""
+    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
+        return True
+    host = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai").split("://")[-1].split("/")[0]
+    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    try:
+        return netrc.netrc(path).authenticators(host) is not None
+    except (netrc.NetrcParseError, OSError):
+        return False
 
 
 def sweep_group(max_length: int = 128) -> str | None:

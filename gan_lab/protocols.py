@@ -156,7 +156,10 @@ class Sampler(Protocol):
     ``sample(n, labels=...)``, ``num_classes``), the health callback (through
     ``diversity_probe``) and ``python -m gan_lab.sample`` (``noise(n, generator=...)``, codes
     redrawn for BigGAN's truncation and interpolated; ``sample(noise=..., labels=...,
-    **options)``; ``num_classes``; ``iteration``; the optional ``sample_options``).
+    **options)``; ``num_classes``; ``iteration``; the optional ``sample_options``). The
+    weights-only export (gan_lab.export) keeps the children named ``generator*`` (the EMA's
+    weights in their place) and the module's own buffers; a scheme whose sampling needs other
+    nets names them in an optional ``sampling_nets``.
     """
 
     num_classes: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 from omegaconf import OmegaConf
 
 from gan_lab.help import help_text
-from gan_lab.resume import run_folder
+from gan_lab.resume import generated_folder, run_folder
 
 __all__ = ["register_resolvers"]
 
@@ -21,6 +21,10 @@ def _help(command: str) -> str:
 
 def _run_folder(ckpt_path, fresh: str) -> str:
     return run_folder(ckpt_path, fresh)
+
+
+def _generated_folder(ckpt, out, date: str, time: str) -> str:
+    return generated_folder(ckpt, out, date, time)
 
 
 def _register(name: str, resolver) -> None:
@@ -53,3 +57,6 @@ def register_resolvers() -> None:
     # `hydra.run.dir: ${run_folder:${ckpt_path},outputs/...}`: a resume continues in the run
     # folder of its checkpoint; a SLURM job gets one folder per job id (resume.py).
     _register("run_folder", _run_folder)
+    # `hydra.run.dir: ${generated_folder:${oc.select:ckpt,null},${out},...}` (conf/sample.yaml):
+    # samples of a run's checkpoint go beside the run, in RUN/generated/ (resume.py).
+    _register("generated_folder", _generated_folder)

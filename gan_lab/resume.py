@@ -1,7 +1,9 @@
 """Resume: the run a checkpoint saved, continued, with only the safe settings changed.
 
-A checkpoint holds the resolved config of its run (``checkpoint["gan_lab"]["config"]``). A
-resume rebuilds that run from it; the command line may change what does not alter the
+A checkpoint holds the resolved config of its run (``checkpoint["gan_lab"]["config"]``) and the
+same with its interpolations (``config_source``). A resume rebuilds that run from the latter, so
+what derives from a changed budget (a decay schedule's ``${iterations}``) follows it as in a
+fresh run of that budget; the command line may change what does not alter the
 training itself (the budget, logging, evaluation, callbacks, device and precision) and is
 refused, in one line naming the key, for the rest (model, loss, data, optimizer, seed). To
 know what the user asked for, rather than what the defaults happen to say, the explicit
@@ -27,8 +29,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_lab.config import ConfigError, flatten, is_config_group
 
-__all__ = ["RESUMABLE_KEYS", "ResumePlan", "RunInterrupted", "continue_history", "plan_resume", "requeued_checkpoint",
-           "run_folder", "truncate_csv"]
+__all__ = ["GENERATED_FOLDER", "RESUMABLE_KEYS", "ResumePlan", "RunInterrupted", "continue_history",
+           "generated_folder", "plan_resume", "requeued_checkpoint", "run_folder", "truncate_csv"]
 
 # What a resume may change: top-level sections, plus single keys inside frozen sections.
 RESUMABLE_KEYS = ("iterations", "trainer", "logger", "callbacks", "eval", "speed", "run_dir",
@@ -52,6 +54,24 @@ def run_folder(ckpt_path: Any, fresh: str) -> str:
         task = os.environ.get("SLURM_ARRAY_TASK_ID")
         return f"outputs/slurm/{job}" + (f"_{task}" if task else "")
     return fresh
+
+
+# Where a command's outputs for a run's checkpoint go (RUN/generated/...), apart from the
+# training grids in RUN/samples/.
+GENERATED_FOLDER = "generated"
+
+
+def generated_folder(ckpt: Any, out: Any, date: str, time: str) -> str:
+    """A sampling command's ``hydra.run.dir`` (conf/sample.yaml): ``out`` when set; for a
+    checkpoint inside ``RUN/checkpoints/``, ``RUN/generated/<checkpoint name>_<date>_<time>``
+    beside its run; else ``outputs/sample/<date>/<time>``."""
+    if out not in (None, ""):
+        return str(out)
+    if ckpt not in (None, "", "???"):
+        path = Path(str(ckpt)).expanduser()
+        if path.parent.name == CHECKPOINTS_FOLDER:
+            return str(path.parent.parent / GENERATED_FOLDER / f"{path.stem}_{date}_{time}")
+    return f"outputs/sample/{date}/{time}"
 
 
 def requeued_checkpoint(run_dir: str | Path) -> Path | None:
@@ -88,11 +108,13 @@ def plan_resume(cli_cfg: DictConfig, overrides: Sequence[str], checkpoint: dict,
     """
     payload = checkpoint["gan_lab"]
     saved = OmegaConf.create(payload["config"])
+    # Checkpoints from before config_source was kept: their resolved config.
+    source = OmegaConf.create(payload.get("config_source") or payload["config"])
     iteration = int(payload.get("iteration", 0))
     cli_plain = OmegaConf.to_container(cli_cfg, resolve=False)
     run_dir = str(cli_cfg.run_dir)
     saved_run_dir = saved.get("run_dir")
-    effective = _rerooted(saved, saved_run_dir, run_dir)
+    effective = _rerooted(source, saved_run_dir, run_dir)
     effective.run_dir = run_dir
     effective.ckpt_path = str(ckpt_path)
     for section in RESUMABLE_KEYS:  # sections newer than the checkpoint: today's defaults
@@ -111,7 +133,7 @@ def plan_resume(cli_cfg: DictConfig, overrides: Sequence[str], checkpoint: dict,
                 OmegaConf.update(effective, key, _select(cli_plain, key), force_add=True)
         else:
             _refuse_if_changed(cli_cfg, saved, key, override.input_line)
-    changes = _describe_changes(_rerooted(saved, saved_run_dir, run_dir), effective)
+    changes = _describe_changes(_rerooted(source, saved_run_dir, run_dir), effective)
     budget = effective.get("iterations")
     if isinstance(budget, int) and budget <= iteration:
         if any(change.startswith("iterations ") for change in changes):
@@ -281,8 +303,9 @@ def _rerooted(saved: DictConfig, old: Any, new: str) -> DictConfig:
 
 
 def _describe_changes(before: DictConfig, after: DictConfig) -> list[str]:
-    old = flatten(OmegaConf.to_container(before, resolve=True))
-    new = flatten(OmegaConf.to_container(after, resolve=True))
+    # Compared as written: a value derived from a changed one (``${iterations}``) is not listed.
+    old = flatten(OmegaConf.to_container(before, resolve=False))
+    new = flatten(OmegaConf.to_container(after, resolve=False))
     skip = ("run_dir", "ckpt_path")
     changes = []
     for key in sorted(set(old) | set(new)):

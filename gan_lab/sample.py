@@ -14,6 +14,16 @@ or a list, cycled; else 0..K-1 cycled). A module may instead declare
 ``sample_condition(n, options) -> condition`` (with the option names it reads in
 ``condition_options``): the command then passes ``condition=`` to ``module.sample``.
 
+One file per seed (``seeds=0-35``, ``seeds=[0,5,7]``, ``seeds=3``), as NVlabs'
+stylegan2-ada-pytorch ``generate.py --seeds``: ``seed0000.png``, ... instead of the grid, each
+seed's code drawn by a random generator of its own seeded with it (and the generator's own noise
+too), so an image depends on its seed alone, not on the other seeds asked for.
+
+Where: beside the run when the checkpoint is in ``RUN/checkpoints/`` (``RUN/generated/<checkpoint
+name>_<date>_<time>/``; the training grids are ``RUN/samples/iter_*.png``), else
+``outputs/sample/<date>/<time>/``; ``out=`` (or ``hydra.run.dir=``) chooses another folder.
+``ckpt`` may be a checkpoint or a generator export (gan_lab.export).
+
 Interpolation is spherical (slerp, White 2016, "Sampling Generative Networks", sec. 2.2), which
 keeps intermediate Gaussian codes at a typical norm. Truncation redraws every code entry whose
 magnitude exceeds the threshold (Brock et al. 2019, BigGAN, sec. 3.1: the "truncation trick").
@@ -21,13 +31,14 @@ magnitude exceeds the threshold (Brock et al. 2019, BigGAN, sec. 3.1: the "trunc
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor
 
 from gan_lab.cli import command, model_options
@@ -38,8 +49,12 @@ from gan_lab.kinds import SampleKind, SampleSpec
 # for modules that have a w space (``module.w_plus``); the other options go to ``module.sample``.
 STYLE_MIXING_OPTIONS = ("style_mixing", "style_mixing_crossover")
 
-__all__ = ["STYLE_MIXING_OPTIONS", "main", "resolve_device", "sample_conditioning",
-           "sample_labels", "sample_spec_of", "slerp", "truncated_noise", "write_samples"]
+# The largest seed: NumPy's RandomState (NVlabs' generate.py) takes 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+__all__ = ["STYLE_MIXING_OPTIONS", "main", "parse_seeds", "resolve_device",
+           "sample_conditioning", "sample_labels", "sample_spec_of", "slerp",
+           "truncated_noise", "write_samples", "write_seeds"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -49,6 +64,48 @@ def resolve_device(name: str) -> torch.device:
         return torch.device(name)
     except RuntimeError as error:
         raise ConfigError(f"device={name!r}: not a torch device (auto, cpu, cuda, cuda:1...)") from error
+
+
+# How seeds= is written, for its error lines.
+_SEEDS_FORM = ("give a seed (seeds=3), a range with both ends included (seeds=0-35) or a list "
+               f"(seeds=[0,5,7]) of integers in 0..{MAX_SEED}")
+
+
+def parse_seeds(value: Any) -> list[int] | None:
+    """The seeds of ``seeds=`` in order, each once: a seed (``3``), an inclusive range
+    (``0-35``), a list (``[0,5,7]``, whose entries may be ranges), or a quoted comma list
+    (``'0-3,7'``); None for null. One ConfigError line for anything else."""
+    if value is None:
+        return None
+    shown = OmegaConf.to_container(value) if isinstance(value, ListConfig) else value
+    parts = list(value) if isinstance(value, Sequence | ListConfig) and not isinstance(value, str) \
+        else [value]
+    seeds: list[int] = []
+    for part in parts:
+        pieces = part.split(",") if isinstance(part, str) else [part]
+        for piece in pieces:
+            seeds += _seed_range(piece, shown)
+    if not seeds:
+        raise ConfigError(f"seeds={shown!r}: names no seed; {_SEEDS_FORM}")
+    return list(dict.fromkeys(seeds))  # a seed asked twice is written once
+
+
+def _seed_range(piece: Any, shown: Any) -> list[int]:
+    """The seeds of one entry of ``seeds=``: an integer, or a string ``a`` or ``a-b``."""
+    if isinstance(piece, int) and not isinstance(piece, bool):
+        low = high = piece
+    else:
+        text = piece.strip() if isinstance(piece, str) else None
+        ends = text.split("-") if text else []
+        if not 1 <= len(ends) <= 2 or not all(end.strip().isdigit() for end in ends):
+            raise ConfigError(f"seeds={shown!r}: {piece!r} is no seed or range; {_SEEDS_FORM}")
+        low, high = int(ends[0]), int(ends[-1])
+    if not 0 <= low <= MAX_SEED or not 0 <= high <= MAX_SEED:
+        raise ConfigError(f"seeds={shown!r}: {piece!r} is outside 0..{MAX_SEED}; {_SEEDS_FORM}")
+    if low > high:
+        raise ConfigError(f"seeds={shown!r}: the range {piece!r} runs downwards; write it "
+                          f"low-high ({high}-{low})")
+    return list(range(low, high + 1))
 
 
 def truncated_noise(module: Any, n: int, threshold: float | None,
@@ -214,6 +271,8 @@ class _Writer:
 
 @command("sample", open_mappings=("options",))
 def main(cfg: DictConfig) -> str:
+    from hydra.core.hydra_config import HydraConfig
+
     from gan_lab.loading import load_module
     from gan_lab.outputs import VIDEO_FORMATS
 
@@ -224,13 +283,15 @@ def main(cfg: DictConfig) -> str:
     if cfg.video_format not in VIDEO_FORMATS:
         raise ConfigError(f"video_format={cfg.video_format!r}: must be one of "
                           f"{', '.join(VIDEO_FORMATS)}")
+    seeds = parse_seeds(cfg.get("seeds"))  # before loading: a bad range costs nothing
     module, _ = load_module(cfg.ckpt, resolve_device(cfg.device))
     if not module.speaks("sample"):
         raise ConfigError(f"ckpt={cfg.ckpt}: a {type(module).__name__} translates images, it does "
                           "not sample them; use python -m gan_lab.translate ckpt=... input=FOLDER")
-    out = Path(cfg.out)
+    out = Path(str(cfg.out)) if cfg.get("out") else Path(HydraConfig.get().runtime.output_dir)
     kind, written = write_samples(module, cfg, out)
-    print(f"gan_lab: wrote {cfg.n} {kind} to {out} ({', '.join(written)}) "
+    shown = written if len(written) <= 4 else [written[0], "...", written[-1]]
+    print(f"gan_lab: wrote {len(seeds) if seeds else cfg.n} {kind} to {out} ({', '.join(shown)}) "
           f"from {cfg.ckpt} (iteration {module.iteration})")
     return str(out)
 
@@ -238,9 +299,13 @@ def main(cfg: DictConfig) -> str:
 def write_samples(module: Any, cfg: DictConfig, out: Path) -> tuple[SampleKind, list[str]]:
     """What the command writes for a loaded ``module`` (``cfg``: conf/sample.yaml's keys) into
     ``out``: the grid, the single samples, the interpolation and, when asked, the style-mixing
-    figure; the sample kind and the names written."""
+    figure; or with ``seeds`` one file per seed (:func:`write_seeds`). The sample kind and the
+    names written."""
     from gan_lab.callbacks.evaluation import to_cpu
 
+    seeds = parse_seeds(cfg.get("seeds"))
+    if seeds is not None:
+        return write_seeds(module, cfg, out, seeds)
     # The options: the style-mixing figure's (for modules with a w space), the condition's
     # (``condition_options``), and the rest for module.sample (and module.noise, where it names
     # them: SinGAN's size).
@@ -285,6 +350,67 @@ def write_samples(module: Any, cfg: DictConfig, out: Path) -> tuple[SampleKind, 
                                  mixing.get("style_mixing_crossover"))
         images = _Writer(SampleSpec(SampleKind.IMAGES, ()), out, cfg.video_format)
         written.append(images.write(grid, "style_mixing", rows + 1))
+    return spec.kind, written
+
+
+@contextlib.contextmanager
+def _seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """The global random streams seeded with ``seed`` for the block (what a generator draws
+    itself: per-layer noise, a condition), the caller's restored after."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _seed_labels(module: Any, labels: Any, seeds: list[int]) -> Tensor | None:
+    """A label-conditional module's class for each seed: ``labels`` cycled over the seeds as
+    given, else ``seed mod K``, so that a seed's image does not depend on the other seeds."""
+    num_classes = int(getattr(module, "num_classes", 0) or 0)
+    if labels is not None or not num_classes:
+        return sample_labels(labels, len(seeds), num_classes)
+    return torch.tensor(seeds) % num_classes
+
+
+def write_seeds(module: Any, cfg: DictConfig, out: Path,
+                seeds: list[int]) -> tuple[SampleKind, list[str]]:
+    """One file per seed in ``out`` (``seed0000.png``; ``.gif`` for clips, ``.txt`` for tokens):
+    the code of seed s is ``truncated_noise(module, 1, ...)`` drawn with a generator seeded with
+    s, and the sample is drawn with the global streams seeded with s too (a generator's own
+    noise, a module's condition), one seed at a time, so an image depends on its seed alone (as
+    stylegan2-ada-pytorch's generate.py: ``z = RandomState(seed).randn(1, z_dim)``). The sample
+    kind and the names written."""
+    from gan_lab.callbacks.evaluation import to_cpu
+
+    figure = STYLE_MIXING_OPTIONS if "w" in getattr(module, "spaces", ()) else ()
+    options = model_options(module, cfg.get("options"), "sample", handled=figure)
+    if options.get("style_mixing"):
+        raise ConfigError("options.style_mixing=true: the style-mixing figure mixes random codes, "
+                          "not one code per seed; leave seeds unset for it")
+    for key in figure:
+        options.pop(key, None)
+    condition_options = {key: options.pop(key)
+                         for key in tuple(getattr(module, "condition_options", ()) or ())
+                         if key in options}
+    noise_options = _named_by(module.noise, options)
+    labels = None if getattr(module, "sample_condition", None) is not None else \
+        _seed_labels(module, cfg.labels, seeds)
+    device = torch.device(getattr(module, "device", "cpu"))
+    writer, written = None, []
+    for index, seed in enumerate(seeds):
+        with _seeded(seed, device), config_errors():
+            codes = truncated_noise(module, 1, cfg.truncation,
+                                    torch.Generator().manual_seed(seed), **noise_options)
+            conditioning = ({"labels": labels[index:index + 1]} if labels is not None else
+                            sample_conditioning(module, cfg.labels, condition_options, 1))
+            samples = to_cpu(module.sample(noise=codes, **conditioning, **options))
+        if writer is None:
+            spec = sample_spec_of(module, samples)
+            writer = _Writer(spec, out, cfg.video_format)
+            if not writer.entry.singles:
+                raise ConfigError(f"seeds: a generator of {spec.kind} makes no picture of one "
+                                  "sample; leave seeds unset for one plot of n samples")
+        written.append(writer.write(samples, f"seed{seed:04d}", 1))
     return spec.kind, written
 
 

@@ -135,6 +135,10 @@ def run_study(overrides: Sequence[str]) -> Any:
     """Run the study the overrides describe (``hparams_search=<preset>`` among them); returns the
     ``optuna.Study``. The trials' training runs happen in this process, one after another."""
     import optuna
+
+    from gan_lab.quiet import one_console
+
+    one_console()  # Optuna's own console handler, added at import: its lines once, plain
     from hydra.errors import HydraException
     from hydra.utils import instantiate
     from omegaconf.errors import OmegaConfBaseException

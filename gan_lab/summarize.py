@@ -3,12 +3,14 @@
 FOLDER is a multirun folder (``multirun/<date>/<time>/``, an Optuna study's too) or any folder
 of run folders: a run folder is one with ``.hydra/config.yaml``, found at any depth; folders
 inside a run (``python -m gan_lab.evaluate`` outputs, say) are not runs of their own. Each
-run brings its overrides (``.hydra/overrides.yaml``), its final evaluation (``results.json``),
-its evaluation curve (``eval/metrics.csv``) and its training log (``metrics.csv``). Written to
-``--out`` (default: FOLDER):
+run brings its overrides (``.hydra/overrides.yaml``), how it ended (``end.json``), its final
+evaluation (``results.json``), its evaluation curve (``eval/metrics.csv``) and its training log
+(``metrics.csv``). Written to ``--out`` (default: FOLDER):
 
 - ``summary.csv``, ``summary.md``: one row per run, ranked by the metric (default: the runs'
-  ``eval.objective``): the overrides that vary across runs, then every final metric. With
+  ``eval.objective``): the overrides that vary across runs, then every final metric. A
+  training loss (``loss/...``, ``score/...``) is not ranked across runs of different objectives
+  (``loss=hinge,nsgan``: different scales) unless ``--rank-anyway`` says so. With
   ``--group-by KEY,...`` also ``groups.csv`` and a second table in ``summary.md``: one row per
   value of those keys, each metric's mean ± standard error over the other runs (the seeds).
   An Optuna study's ``optimization_results.yaml`` is reported and its best trial's run named.
@@ -37,8 +39,9 @@ from typing import Any
 import yaml
 
 __all__ = ["Run", "Stats", "Summary", "collect", "common_overrides", "default_direction",
-           "group", "main", "markdown_table", "mean_curve", "mean_spread", "optuna_best_run",
-           "optuna_results", "sample_sheet", "stats", "summarize", "varying_keys", "write_csv"]
+           "depends_on_objective", "group", "main", "markdown_table", "mean_curve",
+           "mean_spread", "optuna_best_run", "optuna_results", "sample_sheet", "stats",
+           "summarize", "varying_keys", "write_csv"]
 
 # Metrics where a higher value is better; any other metric (FID, KID, reverse KL, L1, losses)
 # is ranked lowest first unless --direction says otherwise.
@@ -46,6 +49,13 @@ HIGHER_IS_BETTER = re.compile(
     r"(^|/)(is|precision|recall|density|coverage|modes|high_quality|psnr|ssim|"
     r"\w*accuracy)(_|$)")
 DONE_LINE = re.compile(r"gan_lab: done, iteration \d+ in (?:(\d+)h)?(\d+)m(\d+)s")
+# Metrics whose scale is set by the training objective (the losses, the discriminator's raw
+# scores): a hinge run's loss/g and an nsgan run's loss/g are not on one scale.
+OBJECTIVE_DEPENDENT = re.compile(r"^(loss|score)/")
+# Where a run's value of a metric comes from, as the summary says it.
+SOURCES = {"results.json": "the final evaluation (results.json)",
+           "eval/metrics.csv": "the last evaluation (eval/metrics.csv)",
+           "metrics.csv": "the training log's last value (metrics.csv)"}
 
 
 # ----------------------------------------------------------------------------- runs
@@ -75,9 +85,31 @@ class Run:
         path = self.path / "results.json"
         return json.loads(path.read_text()) if path.is_file() else {}
 
+    @cached_property
+    def end(self) -> dict[str, Any]:
+        """``end.json``, how the run's latest segment ended (status ``finished`` or ``stopped``,
+        iteration, budget, seconds, reason); empty for a run still going, killed outright, or
+        written before runs kept one (or an unreadable one: then the older signs decide)."""
+        path = self.path / "end.json"
+        try:
+            record = json.loads(path.read_text()) if path.is_file() else {}
+        except (OSError, ValueError):
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    @property
+    def status(self) -> str | None:
+        """``finished`` or ``stopped`` from ``end.json``; without one (older runs), finished
+        if it has a ``results.json`` or its log has the done line; else None (unknown)."""
+        if self.end.get("status") in ("finished", "stopped"):
+            return self.end["status"]
+        if self.results or any(DONE_LINE.search(line) for line in self.log_lines):
+            return "finished"
+        return None
+
     @property
     def finished(self) -> bool:
-        return bool(self.results)
+        return self.status == "finished"
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -86,17 +118,38 @@ class Run:
 
     @property
     def iteration(self) -> int | None:
-        """The iteration of the final evaluation, else of the last evaluation, else None."""
+        """The iteration of the final evaluation (the final metrics are at it), else the last
+        one trained (``end.json``), else the furthest of the evaluation curve and the training
+        log (a run still going, or older), else None."""
         if _number(self.results.get("iteration")):
             return int(self.results["iteration"])
-        rows = [r for r in self.eval_rows if _number_text(r.get("iteration"))]
-        return int(float(rows[-1]["iteration"])) if rows else None
+        if _number(self.end.get("iteration")):
+            return int(self.end["iteration"])
+        seen = [int(float(row[x])) for rows, x in ((self.eval_rows, "iteration"),
+                                                   (self.train_rows, "step"))
+                for row in rows if _number_text(row.get(x))]
+        return max(seen) if seen else None
 
     @property
     def objective(self) -> str | None:
         """The metric the run returned to the sweeper (``eval.objective``)."""
         evaluation = self.config.get("eval") or {}
         return evaluation.get("objective") if isinstance(evaluation, dict) else None
+
+    @property
+    def training_objective(self) -> str | None:
+        """What the run trained against: its ``loss`` group choice (``hinge``), else the loss's
+        class (``AdversarialLoss``), with ``loss.objective`` beside it where that says more
+        (``wgan_gp (wasserstein)``, ``nsgan (hinge)`` after ``loss.objective=hinge``); None
+        for a run with neither."""
+        node = self.config.get("loss")
+        node = node if isinstance(node, dict) else {}
+        target = node.get("_target_")
+        name = self.choices.get("loss") or (str(target).rsplit(".", 1)[-1] if target else None)
+        inner = node.get("objective")
+        if isinstance(inner, str) and inner != name:
+            return f"{name} ({inner})" if name else inner
+        return name
 
     @cached_property
     def eval_rows(self) -> list[dict[str, str]]:
@@ -124,6 +177,17 @@ class Run:
         points = self.curve(metric)
         return points[-1][1] if points else None
 
+    def source(self, metric: str) -> str | None:
+        """Where :meth:`final` takes ``metric`` from: ``results.json``, ``eval/metrics.csv``
+        or ``metrics.csv`` (the training log); None where the run does not have it."""
+        if metric in self.metrics:
+            return "results.json"
+        for rows, x, name in ((self.eval_rows, "iteration", "eval/metrics.csv"),
+                              (self.train_rows, "step", "metrics.csv")):  # as curve() reads
+            if any(_number_text(row.get(metric)) and _number_text(row.get(x)) for row in rows):
+                return name
+        return None
+
     def value(self, key: str) -> str | None:
         """What the run had for ``key``: its override, else its config-group choice (``loss``),
         else the scalar at that dotted key of its config; None if it has none."""
@@ -139,16 +203,25 @@ class Run:
         return None if isinstance(node, dict | list) else str(node)
 
     @cached_property
+    def log_lines(self) -> list[str]:
+        """The lines of the run's job logs (``*.log`` in its folder: Hydra names the log after
+        the job, ``cli.log`` for ``python -m gan_lab``)."""
+        return [line for path in sorted(self.path.glob("*.log")) if path.is_file()
+                for line in path.read_text(errors="replace").splitlines()]
+
+    @cached_property
     def minutes(self) -> float | None:
-        """Training time from the run's end lines in ``cli.log`` ("gan_lab: done, iteration N
-        in 12m03s"), summed over resumed segments; None if it never finished one."""
-        path = self.path / "cli.log"
+        """Training time from the run's done lines in its log ("gan_lab: done, iteration N in
+        12m03s"), summed over resumed segments; else the wall time ``end.json`` records for
+        its latest segment (a stopped run prints no done line); else None."""
         total = None
-        for line in path.read_text(errors="replace").splitlines() if path.is_file() else []:
+        for line in self.log_lines:
             match = DONE_LINE.search(line)
             if match:
                 hours, minutes, seconds = (int(g or 0) for g in match.groups())
                 total = (total or 0) + hours * 60 + minutes + seconds / 60
+        if total is None and _number(self.end.get("seconds")):
+            total = float(self.end["seconds"]) / 60
         return total
 
     @property
@@ -173,7 +246,8 @@ class Run:
 
 def collect(root: str | Path, finished: bool = False) -> list[Run]:
     """Every run folder under ``root`` (or ``root`` itself), in natural order (2 before 10).
-    ``finished``: only runs with a ``results.json``."""
+    ``finished``: only the finished runs (:attr:`Run.finished`: ``end.json`` says so; for
+    older runs, a ``results.json`` or the log's done line)."""
     root = Path(root)
     found = sorted({p.parent.parent for p in root.rglob(".hydra/config.yaml")},
                    key=lambda p: _natural(p.relative_to(root).as_posix()))
@@ -289,6 +363,12 @@ def mean_curve(curves: Iterable[Sequence[tuple[float, float]]], spread: str = "s
     return xs, [s.mean for s in summaries], [s.spread(spread) for s in summaries]
 
 
+def depends_on_objective(metric: str) -> bool:
+    """Whether ``metric``'s scale is set by the training objective (``loss/...``, the
+    discriminator's ``score/...``): comparable only between runs of one objective."""
+    return bool(OBJECTIVE_DEPENDENT.search(metric))
+
+
 def default_direction(metric: str) -> str:
     """``maximize`` for metrics where higher is better (IS, precision, recall, accuracy, PSNR,
     SSIM, toy modes and high-quality share), else ``minimize`` (FID, KID, reverse KL, L1)."""
@@ -361,17 +441,22 @@ class Summary:
     best: Run | None
     files: list[Path]
     markdown: str
+    objectives: list[str] = field(default_factory=list)  # differing ones, ranked anyway
 
 
 def summarize(root: str | Path, metric: str | None = None, group_by: Sequence[str] = (),
               spread: str = "se", direction: str | None = None,
-              out: str | Path | None = None) -> Summary:
+              out: str | Path | None = None, rank_anyway: bool = False) -> Summary:
     """Collect the runs under ``root`` and write summary.csv, summary.md, summary.png (and
     groups.csv with ``group_by``) to ``out`` (default ``root``). ValueError, in one line, when
-    there is nothing to summarise or the metric cannot be told."""
+    there is nothing to summarise, the metric cannot be told, or it is a training loss of runs
+    whose objectives differ (``rank_anyway``: rank them all the same, and say so)."""
     root = Path(root)
     runs = collect(root) if root.is_dir() else []
     metric, direction = _check(root, runs, metric, group_by, spread, direction)
+    objectives = _differing_objectives(runs, metric)
+    if objectives and not rank_anyway:
+        raise ValueError(_incomparable(runs, metric, objectives))
     sign = 1.0 if direction == "minimize" else -1.0
     ranked = sorted((run for run in runs if run.final(metric) is not None),
                     key=lambda run: _order(sign * run.final(metric)))  # a diverged (nan) run last
@@ -390,7 +475,7 @@ def summarize(root: str | Path, metric: str | None = None, group_by: Sequence[st
              **{m: _blank(run.final(m)) for m in metrics}} for run in ordered]
     files = [out / "summary.csv", out / "summary.md"]
     write_csv(files[0], ["rank", "run", *keys, "iteration", "minutes", *metrics], rows)
-    text = _preamble(root, runs, metric, direction, best)
+    text = _preamble(root, runs, metric, direction, ranked, objectives)
     text += ["", markdown_table(
         ["rank", "run", *keys, "iteration", "minutes", *metrics],
         [[row["rank"], f"**{row['run']}**" if run is best else row["run"],
@@ -425,7 +510,7 @@ def summarize(root: str | Path, metric: str | None = None, group_by: Sequence[st
     text += ["", f"![{metric} per iteration](summary.png)"]
     markdown = "\n".join(text) + "\n"
     files[1].write_text(markdown)
-    return Summary(runs, metric, direction, ranked, best, files, markdown)
+    return Summary(runs, metric, direction, ranked, best, files, markdown, objectives)
 
 
 def _check(root: Path, runs: Sequence[Run], metric: str | None, group_by: Sequence[str],
@@ -452,14 +537,50 @@ def _check(root: Path, runs: Sequence[Run], metric: str | None, group_by: Sequen
     return metric, direction
 
 
+def _differing_objectives(runs: Sequence[Run], metric: str) -> list[str]:
+    """The training objectives of the runs that have ``metric``, when it depends on the
+    objective and they are not all one (sorted); else none."""
+    if not depends_on_objective(metric):
+        return []
+    found = {run.training_objective for run in runs if run.final(metric) is not None}
+    found.discard(None)
+    return sorted(found) if len(found) > 1 else []
+
+
+def _incomparable(runs: Sequence[Run], metric: str, objectives: Sequence[str]) -> str:
+    """The one-line refusal to rank ``metric`` across ``objectives``, with the ways on."""
+    evaluated = {m for run in runs for m in run.metrics}
+    evaluated |= {key for run in runs for row in run.eval_rows for key in row}
+    comparable = sorted(m for m in evaluated - {"tag", "iteration"} if not depends_on_objective(m))
+    objective = _objective(runs, strict=False)  # the one the sweep was run for, first
+    comparable.sort(key=lambda m: m != objective)
+    if comparable:
+        instead = f"--metric {comparable[0]}" + (
+            f"; the runs also have {', '.join(comparable[1:])}" if comparable[1:] else "")
+    else:  # nothing evaluated: say how to get an evaluation
+        instead = "e.g. --metric classifier/fid of a sweep run with eval=classifier"
+    return (f"--metric {metric}: its scale depends on the training objective, and the runs' "
+            f"objectives differ ({', '.join(objectives)}); rank by an evaluation metric "
+            f"instead ({instead}), or pass --rank-anyway to rank them all the same")
+
+
 def _preamble(root: Path, runs: Sequence[Run], metric: str, direction: str,
-              best: Run | None) -> list[str]:
-    """The summary's title, ranking, shared overrides and Optuna's verdict (markdown lines)."""
+              ranked: Sequence[Run], objectives: Sequence[str]) -> list[str]:
+    """The summary's title, what it ranked by (the metric, why that one, which way, where the
+    values come from), shared overrides and Optuna's verdict (markdown lines)."""
     better = "lower" if direction == "minimize" else "higher"
     origin = " (the runs' eval.objective)" if metric == _objective(runs, strict=False) else ""
+    best = ranked[0] if ranked else None
+    ended = [f"{sum(run.finished for run in runs)} finished"]
+    stopped = sum(run.status == "stopped" for run in runs)
+    ended += [f"{stopped} stopped"] if stopped else []
     text = [f"# Summary of {root}", "",
-            f"{len(runs)} runs ({sum(run.finished for run in runs)} finished), ranked by "
-            f"{metric}{origin}, {better} is better; best: {best.name if best else '—'}."]
+            f"{len(runs)} run{'s' * (len(runs) != 1)} ({', '.join(ended)}), ranked by {metric}{origin}, {better} is "
+            f"better, from {_sources(ranked, metric)}; best: {best.name if best else '—'}."]
+    if objectives:
+        text += ["", f"**The runs' training objectives differ ({', '.join(objectives)})**: "
+                 f"{metric} is on a different scale under each, so this ranking (asked for "
+                 "with --rank-anyway) does not compare like with like."]
     common = common_overrides(runs)
     if common:
         text += ["", "Every run: " + " ".join(f"`{o}`" for o in common)]
@@ -471,6 +592,20 @@ def _preamble(root: Path, runs: Sequence[Run], metric: str, direction: str,
                  f"{_fmt(study.get('best_value'))} with {params}"
                  + (f" (run {trial.name})." if trial else ".")]
     return text
+
+
+def _sources(runs: Sequence[Run], metric: str) -> str:
+    """Where the runs' values of ``metric`` come from, in words; with each source's count
+    when they differ."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        source = run.source(metric)
+        if source is not None:
+            counts[source] = counts.get(source, 0) + 1
+    if len(counts) <= 1:
+        return SOURCES[next(iter(counts))] if counts else "no run"
+    return " and ".join(f"{SOURCES[source]} for {n} run{'s' * (n > 1)}"
+                        for source, n in counts.items())
 
 
 _SPREAD = {"se": "standard error", "std": "standard deviation"}
@@ -624,11 +759,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="which way is better (default: from the metric's name; FID, KID, "
                         "reverse KL: minimize)")
     parser.add_argument("--out", help="where to write the outputs (default: the folder)")
+    parser.add_argument("--rank-anyway", action="store_true",
+                        help="rank by a training loss (loss/..., score/...) even where the runs' "
+                        "objectives differ (loss=hinge,nsgan), whose scales do not compare; the "
+                        "summary says so")
     args = parser.parse_args(argv)
     group_by = [key for item in args.group_by for key in item.split(",") if key]
     try:
         summary = summarize(args.folder, args.metric, group_by, args.spread, args.direction,
-                            args.out)
+                            args.out, rank_anyway=args.rank_anyway)
     except ValueError as error:
         print(f"gan_lab.summarize: {error}", file=sys.stderr)
         return 2

@@ -99,7 +99,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> float | None
         module.load_frozen_nets()  # VGG features, segmenters: from their weights files
     if rank_zero_only.rank == 0:  # parameters per group; on a CPU, seconds per iteration
         report_cost(cfg, module, datamodule, typed)
-    evaluation = build(cfg, "eval") if cfg.get("eval") else None
+    # eval=none with a preset's eval settings (experiment=toy sets eval.every) has no evaluator
+    evaluation = build(cfg, "eval") if cfg.get("eval") and "_target_" in cfg.eval else None
     with config_errors():
         if evaluation is not None:
             evaluation.check(module)  # every evaluator must speak the model's protocol
@@ -124,19 +125,25 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> float | None
     )
     trainer.fit(module, datamodule=datamodule, ckpt_path=None if plan is None else str(plan.ckpt_path))
     try:
-        return finish(cfg, trainer, module, datamodule, evaluation, started)
+        objective = finish(cfg, trainer, module, datamodule, evaluation, started)
     finally:
-        finish_loggers(trainer.loggers)
+        finish_loggers(trainer.loggers)  # W&B prints its run summary here
+    if trainer.is_global_zero:  # the last line a run prints: where its outputs are
+        log.info(outputs_line(cfg, module.iteration, time.monotonic() - started))
+    return objective
 
 
 def finish(cfg: DictConfig, trainer: pl.Trainer, module: pl.LightningModule, datamodule,
            evaluation, started: float) -> float | None:
     """After fit: raise RunInterrupted for an early stop, else the final evaluation
-    (results.json) and the line saying where the outputs are; the sweep objective."""
-    if trainer.interrupted:  # an exception Lightning caught; the last good checkpoint stays
-        raise RunInterrupted(None, module.iteration, _last_checkpoint(cfg))
-    if module.stop_reason is not None:
-        raise RunInterrupted(module.stop_reason, module.iteration, _last_checkpoint(cfg))
+    (results.json) and the line saying where the outputs are; the sweep objective. Either way
+    ``end.json`` records how the run ended (:func:`write_end_record`)."""
+    if trainer.interrupted or module.stop_reason is not None:
+        # trainer.interrupted: an exception Lightning caught; the last good checkpoint stays
+        reason = module.stop_reason if module.stop_reason is not None else None
+        if trainer.is_global_zero:
+            write_end_record(cfg, "stopped", module.iteration, time.monotonic() - started, reason)
+        raise RunInterrupted(reason, module.iteration, _last_checkpoint(cfg))
     objective = None
     if evaluation is not None and trainer.is_global_zero:
         if evaluation.latest and evaluation.last_run == module.iteration:
@@ -144,14 +151,30 @@ def finish(cfg: DictConfig, trainer: pl.Trainer, module: pl.LightningModule, dat
         else:
             results = evaluation.evaluate(module, datamodule, "final")
         results["iteration"] = module.iteration
-        (Path(cfg.run_dir) / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        # What was scored: the EMA generator or the trained one (kept out of the loggers' metrics)
+        scored = {**results, "ema": bool(evaluation.scored_ema)}
+        (Path(cfg.run_dir) / "results.json").write_text(json.dumps(scored, indent=2) + "\n")
         log_final_metrics(trainer.loggers, OmegaConf.to_container(cfg, resolve=True), results,
                           module.iteration)  # TensorBoard's HPARAMS tab, the W&B summary
         log.info("final evaluation at iteration %d: %s", module.iteration, results)
         objective = evaluation.objective_value()
     if trainer.is_global_zero:
-        log.info(outputs_line(cfg, module.iteration, time.monotonic() - started))
+        write_end_record(cfg, "finished", module.iteration, time.monotonic() - started)
     return objective
+
+
+def write_end_record(cfg: DictConfig, status: str, iteration: int, seconds: float,
+                     reason: str | None = None) -> None:
+    """``end.json``: how the run (its latest segment) ended, for summaries and sweeps to read
+    rather than infer (``status`` finished or stopped, the iteration reached, the budget asked,
+    the segment's seconds, the stop's reason)."""
+    record = {"status": status, "iteration": int(iteration), "budget": int(cfg.iterations),
+              "seconds": round(float(seconds), 3), "reason": reason}
+    path = Path(cfg.run_dir) / "end.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(record, indent=2) + "\n")
+    temporary.replace(path)
 
 
 def _last_checkpoint(cfg: DictConfig) -> Path | None:

@@ -47,6 +47,19 @@ def _quiet_and_offline(monkeypatch):
     torch.set_num_threads(1)
 
 
+# eval=classifier, small enough for a test: a narrow classifier, one epoch, 200 samples.
+SMALL_EVAL = [
+    "eval=classifier",
+    "eval.num_samples=200",
+    "eval.classifier.width=8",
+    "eval.classifier.epochs=1",
+    "eval.metrics.image_quality.kid_subset_size=100",
+    "eval.metrics.image_quality.kid_subsets=10",
+    "eval.metrics.cas.width=8",
+    "eval.metrics.cas.epochs=1",
+]
+
+
 def make_cfg(run_dir: Path, *overrides: str) -> DictConfig:
     """The composed config for `overrides`, as `python -m gan_lab` would see it."""
     register_resolvers()

@@ -5,6 +5,7 @@ line and the unreadable line, frozen-ness, and nets kept out of checkpoints by F
 from __future__ import annotations
 
 import ast
+import logging
 import sys
 from pathlib import Path
 
@@ -141,7 +142,8 @@ def test_unreadable_files_are_one_line(hub, tmp_path):
         "(RuntimeError: Error(s) in loading state_dict")
 
 
-def test_a_net_trained_on_the_data_is_cached_and_found_again(state, tmp_path, capsys):
+def test_a_net_trained_on_the_data_is_cached_and_found_again(state, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="gan_lab")
     path = tmp_path / "cache" / "tiny-0a1b.pt"
     trainings = []
 
@@ -160,11 +162,12 @@ def test_a_net_trained_on_the_data_is_cached_and_found_again(state, tmp_path, ca
     net = provide(spec)
     assert torch.equal(torch.get_rng_state(), before)  # the run's random streams untouched
     assert _same(net, state) and trainings == [1]
-    assert capsys.readouterr().out == f"gan_lab: tiny trained: 0.75 (saved to {path})\n"
+    assert caplog.messages == [f"gan_lab: tiny trained: 0.75 (saved to {path})"]  # logged once
+    caplog.clear()
     assert torch.load(path, weights_only=True)["accuracy"] == 0.75  # the record, as it was
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
     again = provide(spec)
-    assert _same(again, state) and trainings == [1] and capsys.readouterr().out == ""
+    assert _same(again, state) and trainings == [1] and caplog.messages == []
     path.write_bytes(b"not a torch file")
     with pytest.raises(ValueError, match=f"eval.cache_dir: {path} is not a plain weights file"):
         provide(spec)

@@ -33,13 +33,24 @@ def test_wandb_and_tensorboard_get_the_config_and_real_images(tmp_path):
     theirs = np.asarray(Image.open(stored[-1]).convert("RGB"))
     assert theirs.shape == ours.shape and np.array_equal(theirs, ours)
     assert theirs.mean() > 30
-    # ... and the resolved config is in the run record (offline runs keep it in the .wandb file).
-    record = next((tmp_path / "wandb").glob("offline-run-*/run-*.wandb")).read_bytes()
+    # ... and the resolved config is in the run record (offline runs keep it in the .wandb file,
+    # which wandb's service process may still be writing when finish() returns).
+    record = _wandb_record(tmp_path / "wandb", until=b"gan_lab.nets.DCGANGenerator")
     assert b"net_width" in record and b"gan_lab.nets.DCGANGenerator" in record
     # TensorBoard: the config as hparams; metrics.csv is there as for every run.
     hparams = (tmp_path / "tensorboard" / "hparams.yaml").read_text()
     assert "seed: 4321" in hparams and "DCGANGenerator" in hparams
     assert (tmp_path / "metrics.csv").is_file()
+
+
+def _wandb_record(folder: Path, until: bytes, timeout: float = 60.0) -> bytes:
+    """The offline run's ``run-*.wandb`` file once it holds ``until`` (or after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        record = next(folder.glob("offline-run-*/run-*.wandb")).read_bytes()
+        if until in record or time.monotonic() > deadline:
+            return record
+        time.sleep(0.2)
 
 
 def test_metrics_csv_does_not_depend_on_the_dashboards(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import re
 
 import pytest
 import torch
@@ -94,7 +95,7 @@ def test_collapse_detector_on_synthetic_diversity_and_recall():
     assert judged(health, [(3000, {})])[0]["health/collapse"] == 1
 
 
-def test_overfitting_detector_on_synthetic_r_t_and_r_v():
+def test_overfitting_without_a_held_out_split_judges_r_t_over_its_window():
     health = TrainingHealth(warmup=0, patience=1, rt_window=3, rt_max=0.99)
     flags = judged(health, [(i, {"health/r_t": r}) for i, r in enumerate([1.0, 0.8, 1.0, 1.0])])
     assert [f["health/d_overfit"] for f in flags] == [0, 0, 0, 0]  # mean of 3 < 0.99
@@ -104,11 +105,101 @@ def test_overfitting_detector_on_synthetic_r_t_and_r_v():
     for objective in ("lsgan", "wasserstein"):
         health = TrainingHealth(warmup=0, patience=1, rt_window=1)
         assert judged(health, [(1, {"health/r_t": 1.0})], objective)[0]["health/d_overfit"] == 0
+
+
+def overfit_flags(health, r_vs, every=5):
+    """``health.judge`` at a log point every ``every`` iterations (from ``every``), each with
+    one r_v measurement (None: no measurement there); the ``health/d_overfit`` flags."""
+    checks = [(every * (i + 1), {} if r is None else {"health/r_v": r})
+              for i, r in enumerate(r_vs)]
+    return [f["health/d_overfit"] for f in judged(health, checks)]
+
+
+def test_overfitting_fires_after_patience_log_points_at_or_above_rv_max_after_warmup():
+    health = TrainingHealth(warmup=20, patience=2, rv_max=0.5)
+    # Iterations 5 .. 60. Before warmup (5-15) r_v is not judged, however high; from 20 on the
+    # alert fires at the second consecutive r_v >= rv_max (25), lasts through single dips (35,
+    # 45), ends after `patience` log points without the condition (45-50), and a new episode
+    # fires at 60, r_v equal to rv_max counting.
+    r_vs = [0.9, 0.9, 0.9, 0.6, 0.7, 0.8, 0.3, 0.9, 0.2, 0.1, 0.5, 0.5]
+    assert overfit_flags(health, r_vs) == [0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1]
+    assert [(iteration, alert) for iteration, alert, _ in health.fired] == [
+        (25, "d_overfit"), (60, "d_overfit")]
+    first = health.fired[0][2]
+    assert "discriminator overfitting at iteration 25: r_v = 0.7 >= 0.5" in first
+    assert "augment=diffaugment or augment=ada" in first
+    # Below rv_max (a D that scores unseen reals as the trained ones), or at or above it at no
+    # `patience` consecutive log points: no alert.
+    for r_vs in ([-0.1, 0.05, 0.2, 0.49, 0.49, 0.49, 0.3], [0.9, 0.1, 0.9, 0.1, 0.9, 0.1]):
+        health = TrainingHealth(warmup=0, patience=2, rv_max=0.5)
+        assert overfit_flags(health, r_vs) == [0] * len(r_vs) and not health.fired
+    # The latest r_v counts until the next measurement (`every` may space them out).
     health = TrainingHealth(warmup=0, patience=2, rv_max=0.5)
-    flags = judged(health, [(1, {"health/r_v": 0.7}), (2, {}), (3, {"health/r_v": 0.1}),
-                            (4, {}), (5, {})])
-    # The latest r_v counts until the next measurement.
-    assert [f["health/d_overfit"] for f in flags] == [0, 1, 1, 0, 0]
+    assert overfit_flags(health, [0.7, None, 0.1, None, None]) == [0, 1, 1, 0, 0]
+    # r_v as a 2-core CPU with AVX2 kernels logged it in the tiny-training-set run below with
+    # the default rv_max (iterations 5 .. 100): it fires at 55, and the dip to 0.37 at 85 ends
+    # no episode. (The old test asserted min(r_v[-6:]) > 0.5 on such a run: a threshold on the
+    # trajectory, not on the alert.)
+    logged = [0.12, 0.16, 0.08, 0.12, 0.19, 0.28, 0.32, 0.36, 0.37, 0.6,
+              0.7, 0.56, 0.5, 0.58, 0.56, 0.62, 0.37, 0.65, 0.75, 0.67]
+    health = TrainingHealth(warmup=20, patience=2, rv_max=0.5)
+    assert overfit_flags(health, logged) == [0] * 10 + [1] * 10
+    assert [iteration for iteration, _, _ in health.fired] == [55]
+
+
+def test_r_v_where_a_held_out_split_gives_it_replaces_r_t():
+    # ADA's r_t is a proxy for r_v; with r_v known (now or from the last measurement), a D
+    # whose every real score is positive is not overfitting for it.
+    health = TrainingHealth(warmup=0, patience=1, rt_window=1, rv_max=0.5)
+    flags = judged(health, [(1, {"health/r_t": 1.0, "health/r_v": 0.1}), (2, {"health/r_t": 1.0})])
+    assert [f["health/d_overfit"] for f in flags] == [0, 0] and not health.fired
+    health = TrainingHealth(warmup=0, patience=1, rt_window=1, rv_max=0.5)
+    assert judged(health, [(1, {"health/r_t": 1.0})])[0]["health/d_overfit"] == 1
+
+
+class _Scored(torch.nn.Module):
+    """A scheme whose D gives the constructed mean scores ``means`` (train, held-out,
+    generated), one triple per measurement; records what it was asked to score."""
+
+    def __init__(self, means):
+        super().__init__()
+        self.means, self.asked, self.iteration = list(means), [], 0
+
+    def diversity_probe(self, datamodule, n, seed):
+        return []
+
+    def discriminator_means(self, datasets, n, seed):
+        self.asked.append((list(datasets), n, seed))
+        return self.means.pop(0)
+
+
+def test_r_v_is_measured_from_ds_means_on_training_held_out_and_generated_samples():
+    from types import SimpleNamespace
+
+    data = SimpleNamespace(train_set="16 training digits", heldout_set="1,781 held out")
+    # D scores the held-out reals ever more like generated samples; at the fourth measurement
+    # it does not separate training reals from generated ones: no r_v, the last one stands.
+    module = _Scored([(2.0, 1.8, -2.0), (2.0, -1.0, -2.0), (2.0, -2.0, -2.0), (1.0, 0.0, 1.0)])
+    health = TrainingHealth(warmup=0, patience=2, rv_max=0.5, num_samples=32, seed=7)
+    health._trainer = SimpleNamespace(is_global_zero=True, callbacks=[], datamodule=data)
+    health._module = module
+    logged = []
+    for iteration in (5, 10, 15, 20):
+        module.iteration = iteration
+        logged.append(health.log_source({"loss/d": 0.7, "loss/g": 1.0}))
+    assert [row.get("health/r_v") for row in logged] == [
+        pytest.approx(0.05), pytest.approx(0.75), pytest.approx(1.0), None]  # eq. 1
+    assert [row["health/d_overfit"] for row in logged] == [0, 0, 1, 1]
+    assert module.asked == [(["16 training digits", "1,781 held out"], 32, 8)] * 4
+    assert "r_v = 1 >= 0.5" in health.fired[0][2]
+    # Without a held-out split (data.subset unset) D is not asked and no r_v is logged.
+    module = _Scored([])
+    health = TrainingHealth(warmup=0, patience=1)
+    health._trainer = SimpleNamespace(is_global_zero=True, callbacks=[], datamodule=SimpleNamespace(
+        train_set="all 1,797", heldout_set=None))
+    health._module = module
+    assert "health/r_v" not in health.log_source({"loss/d": 0.7}) and not module.asked
+    assert health.last_probe == 0  # measured (diversity: none here), just without r_v
 
 
 def test_divergence_detector_on_synthetic_losses_and_gradient_norms():
@@ -158,11 +249,15 @@ def test_a_far_too_high_learning_rate_fires_divergence_once_and_can_stop_the_run
         tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger=HEALTH_LOGGER)
     run_dir = tmp_path / "run"
-    # Adam at lr 1 (5,000 times DCGAN's): D's logits reach hundreds by the first log point.
+    # Adam at lr 1 (5,000 times DCGAN's): D's mean scores were 79 to 310 at the first log point
+    # over ten seeds (220 and more at the next ones), against about 1 in healthy runs of these
+    # nets (5 in the collapsing one below); score_max=10 (the default 100 is not reached by
+    # then under seed 3) keeps a margin of 8 times or more on any CPU's float kernels.
     with pytest.raises(RunInterrupted, match="stopped by the health alert divergence at "
                                              "iteration 5; checkpoint"):
         train(run_dir, *CHECKS, "optim.generator.lr=1.0", "optim.discriminator.lr=1.0",
-              "iterations=40", "callbacks.health.stop=[divergence]")
+              "iterations=40", "callbacks.health.stop=[divergence]",
+              "callbacks.health.score_max=10")
     [line] = alert_lines(caplog)
     assert "divergence at iteration 5:" in line and "D's outputs explode" in line
     assert "try lower learning rates" in line
@@ -201,7 +296,8 @@ def test_collapse_fires_when_a_fast_discriminator_freezes_the_generator(tmp_path
     caplog.set_level(logging.WARNING, logger=HEALTH_LOGGER)
     # The saturating loss with D 50 times faster than G (lr 1e-2 vs 2e-4): G's samples stay
     # alike, grey noise at about a tenth of the real digits' diversity (the minimax rows of
-    # experiments/fashion_mnist_losses in miniature).
+    # experiments/fashion_mnist_losses in miniature; 0.09-0.11 over six seeds, half the
+    # diversity_floor of 0.2), so the alert fires at the second judged log point.
     train(tmp_path / "failing", *COLLAPSE, "optim.discriminator.lr=1e-2")
     diversity = series(tmp_path / "failing", "health/diversity")
     assert max(diversity) < 0.2
@@ -212,7 +308,9 @@ def test_collapse_fires_when_a_fast_discriminator_freezes_the_generator(tmp_path
     caplog.clear()
     train(tmp_path / "control", *COLLAPSE, "optim.discriminator.lr=1e-3",
           "optim.generator.lr=1e-3")
-    assert min(series(tmp_path / "control", "health/diversity")[4:]) > 0.4
+    # Its diversity rises to 0.64-0.73 over six seeds (0.35 or more once judged, from 100: the
+    # floor's margin), the failing run's stays at 0.09-0.11: a margin of 5 times or more.
+    assert series(tmp_path / "control", "health/diversity")[-1] > 3 * max(diversity)
     for alert in ("collapse", "d_overfit", "divergence"):
         assert set(series(tmp_path / "control", f"health/{alert}")) == {0.0}
     assert not alert_lines(caplog)
@@ -244,22 +342,30 @@ OVERFIT = ["data=mnist", "data.download=false", "data.image_size=16", "data.batc
 
 
 def test_overfitting_fires_on_a_tiny_training_set_against_its_held_out_images(tmp_path, caplog):
+    """End to end: r_v measured on the held-out images at every log point, judged, the alert.
+
+    16 training digits, 5 D steps per G step: D learns those 16 and comes to score the other
+    1,781 (held out by data.subset) like generated images. Over eleven seeds (AVX-512 kernels)
+    and three of them again under AVX2 and SSE4.1 kernels (ATEN_CPU_CAPABILITY and
+    ONEDNN_MAX_CPU_ISA), r_v rose from about 0.1 to 0.4-1.0 in the second half (with 1,500
+    training digits: |r_v| < 0.1 throughout); how fast and how smoothly is the trajectory's
+    (AVX2 turned the old assertion min(r_v[-6:]) > 0.5 into 0.367), so the run asserts no
+    value of it: rv_max=0.25, about half the plateau, must be reached at two consecutive log
+    points somewhere after warmup. When and how the alert fires on given r_v: the tests above."""
     caplog.set_level(logging.WARNING, logger=HEALTH_LOGGER)
     root = f"data.root={write_digits_as_idx(tmp_path / 'idx')}"
-    # 16 training digits, 5 D steps per G step: D learns those 16 and comes to score the other
-    # 1,781 (held out by data.subset) like generated images.
-    train(tmp_path / "failing", *OVERFIT, root, "data.subset=16")
-    r_v = series(tmp_path / "failing", "health/r_v")
-    assert len(r_v) == 20 and min(r_v[-6:]) > 0.5 and max(r_v[:4]) < 0.3
-    assert series(tmp_path / "failing", "health/d_overfit")[-6:] == [1.0] * 6
-    [line] = alert_lines(caplog, "discriminator overfitting")
-    assert "r_v = " in line and "augment=diffaugment or augment=ada" in line
-    # Control: 1,500 training digits, the same steps: D scores unseen digits as the seen ones.
-    caplog.clear()
-    train(tmp_path / "control", *OVERFIT, root, "data.subset=1500")
-    assert max(abs(v) for v in series(tmp_path / "control", "health/r_v")) < 0.3
-    assert set(series(tmp_path / "control", "health/d_overfit")) == {0.0}
-    assert not alert_lines(caplog, "discriminator overfitting")
+    train(tmp_path, *OVERFIT, root, "data.subset=16", "callbacks.health.rv_max=0.25")
+    logged = rows(tmp_path)
+    # D separates training reals from generated ones by 1 to 13 score units (r_v needs 1e-6).
+    assert len(logged) == 20 and all(math.isfinite(float(row["health/r_v"])) for row in logged)
+    flags = {int(row["iteration"]): float(row["health/d_overfit"]) for row in logged}
+    r_v = {int(row["iteration"]): float(row["health/r_v"]) for row in logged}
+    assert [flags[i] for i in (5, 10, 15)] == [0, 0, 0]  # before warmup (20): not judged
+    line = alert_lines(caplog, "discriminator overfitting")[0]
+    fired = int(re.search(r"at iteration (\d+):", line).group(1))
+    assert fired >= 25 and flags[fired] == 1.0
+    assert r_v[fired - 5] >= 0.25 and r_v[fired] >= 0.25  # patience 2
+    assert f"r_v = {r_v[fired]:.3g} >= 0.25" in line and "augment=diffaugment or augment=ada" in line
 
 
 def _tiny(scheme):
@@ -281,8 +387,13 @@ def test_every_scheme_is_measured_and_judged(tmp_path, scheme):
 
 
 @pytest.mark.parametrize("scheme", ["stylegan2", "subset"])
-def test_measuring_leaves_training_exactly_as_without_the_callback(tmp_path, scheme):
+def test_measuring_leaves_training_exactly_as_without_the_callback(tmp_path, monkeypatch, scheme):
+    import gan_lab.callbacks.health as health_module
     from tests.conftest import assert_same_training_state
+
+    means = []
+    monkeypatch.setattr(health_module, "validation_overfit",
+                        lambda *scores: means.append(scores) or validation_overfit(*scores))
     # StyleGAN2's noise inputs and w_avg; the r_v measurement's D passes (batch-norm buffers).
     tiny = _tiny("stylegan2") if scheme == "stylegan2" else [
         *TINY_DCGAN, "data=mnist", "data.download=false", "data.subset=64",
@@ -292,7 +403,10 @@ def test_measuring_leaves_training_exactly_as_without_the_callback(tmp_path, sch
     assert_same_training_state(tmp_path / "on" / "checkpoints" / "last.ckpt",
                                tmp_path / "off" / "checkpoints" / "last.ckpt")
     if scheme == "subset":
-        assert series(tmp_path / "on", "health/r_v")
+        # D scored training, held-out and generated samples at each of the 3 log points. (Not
+        # whether r_v was logged: 3 iterations in, whether D scores training reals above
+        # generated ones, as r_v needs, is a +-0.01 accident of the seed and initialisation.)
+        assert len(means) == 3
 
 
 def test_a_stop_decided_on_rank_zero_reaches_every_rank():

@@ -1,12 +1,17 @@
 """Packaging metadata: one version, a console script per command, floors and pins that say what
-works, the package list, the lint setup (pyproject.toml, constraints.txt, .pre-commit-config)."""
+works, the package list, a quiet wheel build that ships every config, the lint setup
+(pyproject.toml, constraints.txt, .pre-commit-config), the Makefile's torch index choice."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
 
 import pytest
 import yaml
@@ -43,7 +48,8 @@ def test_a_console_script_for_every_command():
     expected = {"gan-lab": "gan_lab.__main__", "gan-lab-sample": "gan_lab.sample",
                 "gan-lab-evaluate": "gan_lab.evaluate", "gan-lab-translate": "gan_lab.translate",
                 "gan-lab-classifier": "gan_lab.classifier",
-                "gan-lab-summarize": "gan_lab.summarize", "gan-lab-study": "gan_lab.study"}
+                "gan-lab-summarize": "gan_lab.summarize", "gan-lab-study": "gan_lab.study",
+                "gan-lab-export": "gan_lab.export"}
     assert {name: target.split(":")[0] for name, target in scripts.items()} == expected
     for target in scripts.values():
         module, function = target.split(":")
@@ -91,6 +97,60 @@ def test_the_package_list_is_found_and_names_every_package():
              for p in (REPO / "gan_lab").rglob("__init__.py")}
     assert found <= listed, f"not found by setup.py: {sorted(found - listed)}"
     assert "gan_lab.conf" in listed
+    # Every config folder is a package of its own, so setuptools has no undeclared one to warn of.
+    folders = {p.parent.relative_to(REPO / "conf") for p in (REPO / "conf").rglob("*.yaml")}
+    assert {".".join(("gan_lab", "conf", *f.parts)) for f in folders} <= listed
+
+
+def test_the_wheel_builds_quietly_and_ships_every_config(tmp_path):
+    """Issue 28: the build printed 13 "Package would be ignored" warnings (~540 lines), one per
+    conf/ folder. Built from a copy of the sources, so that no build/ or egg-info lands in the
+    checkout and no stale build/lib can stand in for a missing file; --no-build-isolation
+    uses the installed setuptools (no download, a few seconds)."""
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("setup.py", "pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, source)
+    for name in ("gan_lab", "conf"):
+        shutil.copytree(REPO / name, source / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation",
+         "-w", str(tmp_path / "dist"), str(source)],
+        capture_output=True, text=True, timeout=300,
+    )
+    output = built.stdout + built.stderr
+    assert built.returncode == 0, output[-2000:]
+    assert "Package would be ignored" not in output
+    # "Warning:" is any Python warning of the backend (BuildBackendWarning,
+    # SetuptoolsDeprecationWarning, ...), not distutils' "warning: build_py: byte-compiling".
+    warnings = [line.strip() for line in output.splitlines() if "Warning:" in line]
+    assert not warnings, warnings
+    wheel = next((tmp_path / "dist").glob("gan_lab-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    configs = {f"gan_lab/conf/{p.relative_to(REPO / 'conf').as_posix()}"
+               for p in (REPO / "conf").rglob("*.yaml")}
+    assert configs <= names, f"configs missing from the wheel: {sorted(configs - names)}"
+    sources = {p.relative_to(REPO).as_posix() for p in (REPO / "gan_lab").rglob("*.py")}
+    assert sources <= names, f"modules missing from the wheel: {sorted(sources - names)}"
+    # Installed without the checkout, config_dir() finds the shipped copy.
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    shown = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+         "from gan_lab.config import config_dir; print(config_dir())", str(site)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )
+    assert shown.stdout.strip() == str(site / "gan_lab" / "conf"), shown.stderr[-2000:]
+    # ... and `python -m gan_lab` composes from them.
+    job = subprocess.run(
+        [sys.executable, "-c", "import sys, runpy; sys.path.insert(0, sys.argv[1]); "
+         "sys.argv = ['gan_lab', '--cfg', 'job', 'loss=hinge']; "
+         "runpy.run_module('gan_lab', run_name='__main__')", str(site)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert job.returncode == 0, job.stderr[-2000:]
+    assert "objective: hinge" in job.stdout
 
 
 def test_pre_commit_runs_the_pinned_ruff():
@@ -126,3 +186,20 @@ def test_a_users_lightning_callback_joins_the_trainer(tmp_path, monkeypatch):
     monkeypatch.setattr(train_module, "build_callbacks", with_recorder)
     train(tmp_path, *TINY_DCGAN, "iterations=2")
     assert seen == [1, 2]
+
+
+@pytest.mark.parametrize("index", ["", "https://download.pytorch.org/whl/cpu"])
+def test_the_makefile_takes_torch_from_an_index_only_when_asked(tmp_path, index):
+    """TORCH_INDEX_URL (README, Installation notes): empty leaves pip's indexes as they are."""
+    if shutil.which("make") is None:
+        pytest.skip("no make on this machine")
+    shown = subprocess.run(["make", "-n", "install", f"VENV={tmp_path / 'venv'}",
+                            f"TORCH_INDEX_URL={index}"],
+                           cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    install = [line for line in shown.stdout.splitlines() if "-e " in line]
+    assert len(install) == 1 and "-c constraints.txt" in install[0], shown.stdout
+    if index:
+        assert f"--extra-index-url {index}" in install[0]
+    else:
+        assert "index-url" not in install[0]

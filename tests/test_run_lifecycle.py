@@ -4,6 +4,7 @@ that leave a resumable checkpoint (SIGINT, SIGTERM, SLURM's requeue signal)."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -41,7 +42,7 @@ def test_resume_in_place_continues_one_history_and_one_last_checkpoint(tmp_path)
     assert_same_training_state(tmp_path / "straight" / "checkpoints" / "last.ckpt",
                                 run_dir / "checkpoints" / "last.ckpt")
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
-        "iter_0000012.ckpt", "last.ckpt"]  # no stale last-v1.ckpt beside it
+        "generator.pt", "iter_0000012.ckpt", "last.ckpt"]  # no stale last-v1.ckpt beside it
     steps = [int(row["step"]) for row in _rows(run_dir / "metrics.csv")]
     assert steps == list(range(1, 13))  # the earlier rows kept, none twice
     straight = _rows(tmp_path / "straight" / "metrics.csv")
@@ -103,7 +104,9 @@ def test_run_folder_follows_the_checkpoint_and_slurm_jobs(monkeypatch):
 
 
 # ----------------------------------------------------------------------------- signals
-SIGNALLED = [*RUN, "iterations=400", "hydra.run.dir=run"]
+# With the sample grid (none during the run): a signalled stop draws the final one.
+SIGNALLED = [*(o for o in RUN if o != "callbacks.samples=null"), "callbacks.samples.every=1000",
+             "iterations=400", "hydra.run.dir=run"]
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -147,6 +150,11 @@ def test_a_signal_saves_a_checkpoint_that_resumes_to_the_same_run(tmp_path, stra
     stopped = torch.load(last, weights_only=True)["gan_lab"]
     assert 0 < stopped["iteration"] < 400
     assert stopped["batches"] == 2 * stopped["iteration"]  # saved between iterations
+    end = json.loads((tmp_path / "run" / "end.json").read_text())
+    assert end["status"] == "stopped" and end["reason"] == signal.Signals(signum).name
+    assert end["iteration"] == stopped["iteration"] and end["budget"] == 400
+    # a grid costs well under callbacks.samples.at_stop_seconds: the stop drew the final one
+    assert (tmp_path / "run" / "samples" / f"iter_{stopped['iteration']:07d}.png").is_file()
     result = subprocess.run([sys.executable, "-m", "gan_lab", f"ckpt_path={last}"], cwd=tmp_path,
                             env=_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

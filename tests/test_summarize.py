@@ -243,3 +243,123 @@ def test_translation_summary_gives_the_committed_table(tmp_path):
     out = regenerate(tmp_path, "translation")
     assert read_csv(out / "results.csv") == committed
     assert (out / "curves.png").is_file()
+
+
+# ----------------------------------------------------------------------------- runs without eval
+def training_run(folder: Path, loss: str, losses: list[float], end: dict | None = None,
+                 log: str | None = None, objective: str | None = None) -> Path:
+    """A run folder of a sweep without evaluation (eval=none): ``loss`` the group choice
+    (``objective`` its loss.objective, default the same), ``losses`` the loss/g logged at
+    steps 10, 20, ...; ``end`` its end.json, ``log`` its job log's text."""
+    (folder / ".hydra").mkdir(parents=True)
+    config = {"eval": None, "iterations": 100, "loss": {
+        "_target_": "gan_lab.losses.AdversarialLoss", "objective": objective or loss}}
+    (folder / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config))
+    (folder / ".hydra" / "hydra.yaml").write_text(yaml.safe_dump(
+        {"hydra": {"runtime": {"choices": {"loss": loss, "model": "dcgan"}}}}))
+    (folder / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([f"loss={loss}"]))
+    rows = [f"{10 * (i + 1)},{value},{-value},{value / 2}" for i, value in enumerate(losses)]
+    (folder / "metrics.csv").write_text("step,loss/g,loss/d,score/real\n" + "\n".join(rows) + "\n")
+    if end is not None:
+        (folder / "end.json").write_text(json.dumps(end))
+    if log is not None:
+        (folder / "cli.log").write_text(log)
+    return folder
+
+
+def ended(iteration: int, status: str = "finished", seconds: float = 90.0) -> dict:
+    """An end.json record as gan_lab.train writes it."""
+    return {"status": status, "iteration": iteration, "budget": 100, "seconds": seconds,
+            "reason": None if status == "finished" else "SIGINT"}
+
+
+def test_runs_without_evaluation_are_finished_by_their_end_records(tmp_path):
+    # the logs stop at step 90 (logged every 10); the runs trained to 100
+    training_run(tmp_path / "0", "nsgan", [0.9] * 9, ended(100))
+    training_run(tmp_path / "1", "nsgan", [0.7] * 9, ended(100, seconds=150.0))
+    summary = summarize(tmp_path, "loss/g", out=tmp_path / "out")
+    assert [run.finished for run in summary.runs] == [True, True]
+    assert "2 runs (2 finished), ranked by loss/g" in summary.markdown
+    rows = read_csv(tmp_path / "out" / "summary.csv")
+    assert [(row["run"], row["iteration"]) for row in rows] == [("1", "100"), ("0", "100")]
+    assert float(rows[0]["minutes"]) == pytest.approx(2.5)  # end.json's seconds, no done line
+    assert [run.name for run in collect(tmp_path, finished=True)] == ["0", "1"]
+
+
+def test_a_stopped_run_is_not_finished_even_with_an_older_evaluation(tmp_path):
+    run = training_run(tmp_path / "0", "nsgan", [0.9] * 13, ended(130, "stopped"))
+    (run / "results.json").write_text('{"classifier/fid": 30.0, "iteration": 100}')
+    training_run(tmp_path / "1", "nsgan", [0.8] * 10, ended(100))
+    assert [r.name for r in collect(tmp_path, finished=True)] == ["1"]
+    assert [r.status for r in collect(tmp_path)] == ["stopped", "finished"]
+    assert collect(tmp_path)[0].iteration == 100  # where its final metrics were measured
+    summary = summarize(tmp_path, "loss/g", out=tmp_path / "out")
+    assert "2 runs (1 finished, 1 stopped)" in summary.markdown
+
+
+def test_older_runs_are_finished_by_their_done_line_and_placed_by_their_log(tmp_path):
+    done = ("[2026-11-30 05:41:31][gan_lab.train][INFO] - gan_lab: done, iteration 100 in "
+            "1m05s; outputs in somewhere\n")
+    training_run(tmp_path / "0", "nsgan", [0.9] * 10, log=done)
+    training_run(tmp_path / "1", "nsgan", [0.8] * 7, log="[...] - training\n")  # still going
+    runs = collect(tmp_path)
+    assert [(run.finished, run.status, run.iteration) for run in runs] == [
+        (True, "finished", 100), (False, None, 70)]  # the last step of metrics.csv
+    assert runs[0].minutes == pytest.approx(65 / 60) and runs[1].minutes is None
+    assert [run.name for run in collect(tmp_path, finished=True)] == ["0"]
+
+
+def test_a_loss_of_different_objectives_is_not_ranked(tmp_path, capsys):
+    training_run(tmp_path / "0", "nsgan", [0.9, 0.7], ended(20))
+    training_run(tmp_path / "1", "hinge", [0.2, 0.1], ended(20))
+    assert main([str(tmp_path), "--metric", "loss/g", "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("gan_lab.summarize: --metric loss/g: ")
+    assert "objectives differ (hinge, nsgan)" in error and "--rank-anyway" in error
+    assert "--metric classifier/fid" in error  # nothing evaluated: how to get an evaluation
+    assert not (tmp_path / "out" / "summary.csv").exists()
+    with pytest.raises(ValueError, match=r"--metric score/real: .*\(hinge, nsgan\)"):
+        summarize(tmp_path, "score/real", out=tmp_path / "out")  # D's raw scores: alike
+
+
+def test_the_refusal_names_the_evaluation_metrics_the_runs_have(tmp_path):
+    for name, loss in (("0", "nsgan"), ("1", "hinge")):
+        run = training_run(tmp_path / name, loss, [0.5], ended(10))
+        (run / "results.json").write_text('{"classifier/fid": 3.0, "classifier/kid": 0.1, '
+                                          '"iteration": 10}')
+    with pytest.raises(ValueError, match=r"instead \(--metric classifier/fid; the runs also "
+                                         r"have classifier/kid\)"):
+        summarize(tmp_path, "loss/g", out=tmp_path / "out")
+    summary = summarize(tmp_path, "classifier/fid", out=tmp_path / "out")  # comparable: ranked
+    assert summary.objectives == [] and "differ" not in summary.markdown
+    assert "from the final evaluation (results.json)" in summary.markdown
+
+
+def test_an_objective_changed_inside_the_loss_group_counts_too(tmp_path):
+    training_run(tmp_path / "0", "nsgan", [0.9], ended(10))
+    training_run(tmp_path / "1", "nsgan", [0.2], ended(10), objective="hinge")  # loss.objective=
+    with pytest.raises(ValueError, match=r"objectives differ \(nsgan, nsgan \(hinge\)\)"):
+        summarize(tmp_path, "loss/g", out=tmp_path / "out")
+
+
+def test_rank_anyway_ranks_and_says_the_objectives_differ(tmp_path, capsys):
+    training_run(tmp_path / "0", "nsgan", [0.9, 0.7], ended(20))
+    training_run(tmp_path / "1", "hinge", [0.2, 0.1], ended(20))
+    out = tmp_path / "out"
+    assert main([str(tmp_path), "--metric", "loss/g", "--out", str(out), "--rank-anyway"]) == 0
+    rows = read_csv(out / "summary.csv")
+    assert [(row["rank"], row["run"], row["loss/g"]) for row in rows] == [
+        ("1", "1", "0.1"), ("2", "0", "0.7")]
+    markdown = (out / "summary.md").read_text()
+    assert ("ranked by loss/g, lower is better, from the training log's last value "
+            "(metrics.csv); best: 1.") in markdown
+    assert "training objectives differ (hinge, nsgan)" in markdown
+    assert "training objectives differ" in capsys.readouterr().out
+
+
+def test_a_loss_of_one_objective_is_ranked(tmp_path):
+    training_run(tmp_path / "0", "hinge", [0.9, 0.7], ended(20))
+    training_run(tmp_path / "1", "hinge", [0.2, 0.3], ended(20))
+    summary = summarize(tmp_path, "loss/g", out=tmp_path / "out")
+    assert [run.name for run in summary.ranked] == ["1", "0"] and summary.objectives == []
+    assert "differ" not in summary.markdown

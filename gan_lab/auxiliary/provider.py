@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+log = logging.getLogger(__name__)
 
 __all__ = ["AuxiliarySpec", "Published", "Trained", "atomic_save", "file_identity", "hub_path",
            "locate", "provide", "unreadable"]
@@ -190,7 +193,7 @@ def provide(spec: AuxiliarySpec, device: torch.device | str | None = None) -> nn
                 record = trained.train()
             atomic_save(record, path)
             if trained.announce is not None:
-                print(f"gan_lab: {trained.announce(record)} (saved to {path})")
+                log.info("gan_lab: %s (saved to %s)", trained.announce(record), path)
     else:
         path, what = locate(spec), spec.what()
         record = _read(spec.option, path)

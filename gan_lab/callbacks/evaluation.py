@@ -37,12 +37,18 @@ class Sampler:
     condition, e.g. captions or first frames, goes as ``module.sample(n, condition=...)``); for
     translators (``module.translate``), ``sampler.translate(images, direction)`` and
     ``sampler.directions``.
+
+    ``ema``: whether the samples come from the generator's EMA copy. Modules sample from it
+    once it has been updated (``module.ema_ready()``), else from the trained generator; a model
+    without ``model.ema_decay`` has none.
     """
 
     def __init__(self, module: Any) -> None:
         self.module = module
         self.num_classes = int(getattr(module, "num_classes", 0) or 0)
         self.directions: tuple[str, ...] = tuple(getattr(module, "directions", ()))
+        ready = getattr(module, "ema_ready", None)
+        self.ema = bool(ready()) if callable(ready) else False
 
     def translate(self, images: torch.Tensor, direction: str, **options: Any) -> torch.Tensor:
         """``module.translate(images, direction, **options)`` on the CPU (options: what the
@@ -77,6 +83,8 @@ class Evaluation(EveryIterations):
     evaluation) and to `latest`; `objective` names the number a sweep optimises (train.run
     returns it). Other keys of the `eval` group (``**shared``: e.g. ``num_samples``,
     ``inception_weights``, ``cache_dir``) are settings the metrics read by interpolation.
+    `scored_ema` says what the latest evaluation scored: the generator's EMA copy (True), the
+    trained generator (False), or nothing yet (None); results.json records it as ``ema``.
     """
 
     def __init__(self, metrics: Mapping[str, Evaluator], out_dir: str, every: int = 1000,
@@ -87,6 +95,7 @@ class Evaluation(EveryIterations):
         self.objective = objective
         self.shared = shared
         self.latest: dict[str, float] = {}
+        self.scored_ema: bool | None = None
 
     def check(self, module: Any) -> None:
         """ValueError naming the first evaluator whose protocol the module does not speak."""
@@ -115,6 +124,7 @@ class Evaluation(EveryIterations):
     def evaluate(self, module: Any, datamodule: Any, tag: str) -> dict[str, float]:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         sampler = Sampler(module)
+        self.scored_ema = sampler.ema
         results: dict[str, float] = {}
         for evaluator in self.metrics.values():
             results.update(evaluator(sampler, datamodule, self.out_dir, tag))

@@ -22,11 +22,13 @@ class SampleGrid(EveryIterations):
     or a scatter plot as PNG, clips as GIF (``video_format=mp4``: MP4), token sequences as text.
     The first is written to ``samples/<iteration>.<suffix>``, any others to
     ``samples/<name>_<iteration>.<suffix>``; each goes to the loggers under ``samples/<name>``.
+    A run stopped by a signal still gets its final grid when a grid costs at most
+    ``at_stop_seconds`` (after the stop's checkpoint is written).
     """
 
     def __init__(self, out_dir: str, every: int = 500, num_samples: int = 64, nrow: int = 8,
-                 seed: int = 1234, video_format: str = "gif") -> None:
-        super().__init__(every)
+                 seed: int = 1234, video_format: str = "gif", at_stop_seconds: float = 10.0) -> None:
+        super().__init__(every, at_stop_seconds=at_stop_seconds)
         if video_format not in VIDEO_FORMATS:
             raise ValueError(f"callbacks.samples.video_format={video_format!r}: must be one of "
                              f"{', '.join(VIDEO_FORMATS)}")

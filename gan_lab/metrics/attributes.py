@@ -40,6 +40,7 @@ global random streams untouched, so a run trains the same whether the cache was 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -55,22 +56,32 @@ from gan_lab.data.common.fingerprint import data_fingerprint
 from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.metrics.cache import default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor, DomainClassifier, train_classifier
+from gan_lab.metrics.one_time import OneTime, count
 from gan_lab.metrics.settings import check_int, check_optional_int, check_positive
 from gan_lab.nets.stargan import single_attribute_targets
 
 __all__ = ["AttributeAccuracy", "train_attribute_classifier"]
 
+log = logging.getLogger(__name__)
+
 
 def train_attribute_classifier(dataset: Dataset, channels: int, attributes: int, *, width: int,
                                epochs: int, lr: float, batch_size: int, seed: int,
-                               device: torch.device | str = "cpu") -> DomainClassifier:
+                               device: torch.device | str = "cpu",
+                               cache: Path | None = None) -> DomainClassifier:
     """A DomainClassifier with one logit per attribute, trained on ``(image, attributes)``
     items with binary cross-entropy (gan_lab.metrics.classifier.train_classifier: Adam, seeded,
-    the global random streams left as they were); returned on the CPU in eval mode."""
-    desc = f"training the attribute classifier ({epochs} epochs, cached for later runs)"
+    the global random streams left as they were); returned on the CPU in eval mode. ``cache``:
+    the file it will be cached in, said in the line announcing the training."""
+    what = (f"training the attribute classifier ({count(epochs, 'epoch')} over "
+            f"{count(len(dataset), 'image')})")
+    once = None if cache is None else OneTime(
+        what, "attributes/* read the attributes of each translation with it", cache,
+        torch.device(device).type)
     return train_classifier(dataset, channels, attributes, width=width, epochs=epochs, lr=lr,
-                            batch_size=batch_size, seed=seed, device=device, desc=desc,
-                            criterion=_multi_label_loss)
+                            batch_size=batch_size, seed=seed, device=device,
+                            desc=f"{what}, cached for later runs", criterion=_multi_label_loss,
+                            once=once)
 
 
 def _classifier_of(record: dict, channels: int, attributes: int, width: int) -> DomainClassifier:
@@ -156,15 +167,16 @@ class AttributeAccuracy:
         spec = AuxiliarySpec("attribute classifier", "eval.cache_dir",
                              partial(_classifier_of, channels=datamodule.channels,
                                      attributes=len(names), width=self.settings["width"]),
-                             trained=Trained(path, partial(self._record, datamodule, names)))
+                             trained=Trained(path, partial(self._record, datamodule, names,
+                                                           path)))
         self.net, self.path = provide(spec, self.device), path
         self.real_accuracy = self._real_accuracy(datamodule, names)
-        print(f"gan_lab: attribute classifier {path}: accuracy on the real test images "
-              + ", ".join(f"{n} {a:.1%}" for n, a in self.real_accuracy.items()))
+        log.info("gan_lab: attribute classifier %s: accuracy on the real test images %s", path,
+                 ", ".join(f"{n} {a:.1%}" for n, a in self.real_accuracy.items()))
         self._prepare_content(datamodule)
         self._prepared_for = datamodule
 
-    def _record(self, datamodule: Any, names: tuple[str, ...]) -> dict:
+    def _record(self, datamodule: Any, names: tuple[str, ...], path: Path) -> dict:
         """What the cache file holds: a freshly trained classifier, the attributes, settings."""
         s = self.settings
         dataset = datamodule.reference_set
@@ -173,7 +185,8 @@ class AttributeAccuracy:
             dataset = Subset(dataset, order[: s["max_train_images"]].tolist())
         net = train_attribute_classifier(
             dataset, datamodule.channels, len(names), width=s["width"], epochs=s["epochs"],
-            lr=s["lr"], batch_size=s["train_batch_size"], seed=s["seed"], device=self.device)
+            lr=s["lr"], batch_size=s["train_batch_size"], seed=s["seed"], device=self.device,
+            cache=path)
         return {"state_dict": net.state_dict(), "attributes": list(names), "settings": s}
 
     def _prepare_content(self, datamodule: Any) -> None:
@@ -188,8 +201,8 @@ class AttributeAccuracy:
         read = torch.cat([self.read_content(images) for images, _ in
                           _batches(datamodule.test_set, self.chunk, self.max_test_images)])
         self.real_content_accuracy = float((read == self.content_labels).double().mean())
-        print(f"gan_lab: content classifier {self.content_classifier.path}: accuracy on the real "
-              f"test images {self.real_content_accuracy:.1%}")
+        log.info("gan_lab: content classifier %s: accuracy on the real test images %.1f%%",
+                 self.content_classifier.path, 100 * self.real_content_accuracy)
 
     def read_content(self, images: Tensor) -> Tensor:
         """The content classifier's labels (N,) for images in [-1, 1]."""

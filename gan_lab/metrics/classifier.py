@@ -26,16 +26,27 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from gan_lab.auxiliary import AuxiliarySpec, Trained, provide
+from gan_lab.auxiliary import AuxiliarySpec, Trained, file_identity, provide
 from gan_lab.data.common.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import default_cache_dir
 from gan_lab.metrics.extractor import FeatureExtractor
+from gan_lab.metrics.one_time import OneTime, announced, count
 from gan_lab.metrics.settings import check_fraction, check_int, check_positive
-from gan_lab.progress import phase
 
 __all__ = ["ClassifierExtractor", "DomainClassifier", "classifier_accuracy", "train_classifier"]
 
 log = logging.getLogger(__name__)
+
+# Why an evaluation trains each kind of classifier (ClassifierExtractor's ``purpose``), for the
+# line that announces its training.
+PURPOSES = {
+    "FID": "FID, KID and the evaluation's other feature scores are computed in its features",
+    "class": "class_accuracy reads the class of each translation with it",
+    "content": "content_accuracy reads what each translation keeps with it",
+}
+# The classifiers read in this process: cache file -> (its identity when read, the net, its
+# held-out accuracy); see ClassifierExtractor.prepare.
+_LOADED: dict[Path, tuple[str, DomainClassifier, float]] = {}
 
 
 def _block(c_in: int, c_out: int) -> list[nn.Module]:
@@ -87,12 +98,15 @@ def classifier_settings(name: str, width: int, epochs: int, lr: float, train_bat
 def train_classifier(dataset: Dataset, channels: int, classes: int, *, width: int, epochs: int,
                      lr: float, batch_size: int, seed: int, device: torch.device | str = "cpu",
                      desc: str = "training a classifier",
-                     criterion: Callable[[Tensor, Tensor], Tensor] | None = None) -> DomainClassifier:
+                     criterion: Callable[[Tensor, Tensor], Tensor] | None = None,
+                     once: OneTime | None = None) -> DomainClassifier:
     """A :class:`DomainClassifier` with ``classes`` logits trained on ``dataset``'s ``(image,
     target)`` pairs (Adam, ``epochs`` shuffled passes; initialisation and order seeded by
     ``seed``), returned on the CPU in eval mode. ``criterion(logits, targets)``: cross-entropy
     on class indices by default (the FID classifier, CAS); binary cross-entropy per logit for
-    multi-label attributes (gan_lab.metrics.attributes).
+    multi-label attributes (gan_lab.metrics.attributes). ``once``: the one-time job this
+    training is (a classifier that is then cached), announced before it runs
+    (:func:`gan_lab.metrics.one_time.announced`); None for one trained at every evaluation.
 
     The global random streams are left as they were (fork_rng): a run whose classifier is
     trained before training starts draws the same noise as one that finds it in the cache."""
@@ -106,7 +120,7 @@ def train_classifier(dataset: Dataset, channels: int, classes: int, *, width: in
                             generator=torch.Generator().manual_seed(seed))
         net.train()
         batches = (batch for _ in range(epochs) for batch in loader)
-        for images, targets in phase(batches, epochs * len(loader), desc):
+        for images, targets in announced(batches, epochs * len(loader), desc, once):
             _, logits = net(images.to(device, torch.float32))
             loss = criterion(logits, targets.to(device))
             optimizer.zero_grad(set_to_none=True)
@@ -184,15 +198,26 @@ class ClassifierExtractor(FeatureExtractor):
                 f"2 classes; {type(datamodule).__name__} gives shape {shape} with {classes} "
                 "classes (image_folder: set data.labels=true; or use eval=inception)"
             )
-        spec = AuxiliarySpec(
-            f"{self.purpose} classifier", "eval.cache_dir",
-            partial(self._from_record, channels=shape[0], classes=classes),
-            trained=Trained(path, partial(self._record, datamodule, classes, shape),
-                            announce=self._announce))
-        self.net, self.path = provide(spec, self.device), path
+        # Evaluators configured with the same classifier (${eval.classifier}) each hold an
+        # instance of it: the first one loads (or trains) the net, the others share it, so that
+        # it is read, and said, once.
+        shared = _LOADED.get(path)
+        if shared is not None and path.is_file() and shared[0] == file_identity(path):
+            _, self.net, self.accuracy = shared
+        else:
+            trained_now: list[bool] = []
+            spec = AuxiliarySpec(
+                f"{self.purpose} classifier", "eval.cache_dir",
+                partial(self._from_record, channels=shape[0], classes=classes),
+                trained=Trained(path, partial(self._record, datamodule, classes, shape,
+                                              trained_now), announce=self._announce))
+            self.net = provide(spec, self.device)
+            _LOADED[path] = (file_identity(path), self.net, self.accuracy)
+            if not trained_now:  # a fresh one was announced before and after its training
+                log.info("gan_lab: %s classifier from the cache: %s (held-out accuracy %.2f%%)",
+                         self.purpose, path, 100 * self.accuracy)
+        self.path = path
         self.identity = f"classifier-{path.stem}"
-        log.info("classifier features from %s (held-out accuracy %.2f%%)", path,
-                 100 * self.accuracy)
 
     def _from_record(self, record: dict, channels: int, classes: int) -> DomainClassifier:
         """The classifier of a cached record (its held-out accuracy kept in ``accuracy``)."""
@@ -201,9 +226,11 @@ class ClassifierExtractor(FeatureExtractor):
         self.accuracy = float(record["accuracy"])
         return net
 
-    def _record(self, datamodule: Any, classes: int, shape: tuple[int, ...]) -> dict:
+    def _record(self, datamodule: Any, classes: int, shape: tuple[int, ...],
+                trained_now: list[bool]) -> dict:
         """What the cache file holds: a freshly trained classifier, its accuracy and settings."""
         net, accuracy = self.train(datamodule, classes)
+        trained_now.append(True)
         return {"state_dict": net.state_dict(), "accuracy": accuracy,
                 "settings": self.settings, "num_classes": classes,
                 "sample_shape": list(shape)}
@@ -213,15 +240,20 @@ class ClassifierExtractor(FeatureExtractor):
                 f"{record['accuracy']:.2%}")
 
     def train(self, datamodule: Any, classes: int) -> tuple[DomainClassifier, float]:
-        """A freshly trained classifier and its accuracy on the held-out part."""
+        """A freshly trained classifier and its accuracy on the held-out part (its training
+        announced with the cache file it goes to)."""
         s = self.settings
         dataset = datamodule.reference_set
         train_idx, held_idx = _split(len(dataset), s["holdout"], s["seed"])
-        desc = f"training the {self.purpose} classifier ({s['epochs']} epochs, cached for later runs)"
+        what = (f"training the {self.purpose} classifier ({count(s['epochs'], 'epoch')} over "
+                f"{count(len(train_idx), 'image')})")
+        once = OneTime(what, PURPOSES.get(self.purpose, "the evaluation scores samples with it"),
+                       self.cache_path(datamodule), self.device)
         net = train_classifier(Subset(dataset, train_idx.tolist()), datamodule.sample_shape[0],
                                classes, width=s["width"], epochs=s["epochs"], lr=s["lr"],
                                batch_size=s["train_batch_size"], seed=s["seed"],
-                               device=self.device, desc=desc)
+                               device=self.device, desc=f"{what}, cached for later runs",
+                               once=once)
         return net, classifier_accuracy(net, Subset(dataset, held_idx.tolist()), self.device)
 
     # -- extraction -------------------------------------------------------------------------

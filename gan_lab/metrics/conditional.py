@@ -28,6 +28,7 @@ from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.classifier import _split, classifier_accuracy, train_classifier
 from gan_lab.metrics.extractor import FeatureExtractor, to_uint8
 from gan_lab.metrics.image_quality import _draw, fid, real_features, real_subset
+from gan_lab.metrics.one_time import OneTime, count
 from gan_lab.metrics.settings import check_fraction, check_int, check_positive
 
 __all__ = ["ClassificationAccuracyScore", "IntraFID", "intra_fid", "real_labels"]
@@ -210,12 +211,13 @@ class ClassificationAccuracyScore:
         self.chunk = chunk
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
-    def _train(self, dataset: Dataset, channels: int, classes: int, what: str) -> Any:
+    def _train(self, dataset: Dataset, channels: int, classes: int, what: str,
+               once: OneTime | None = None) -> Any:
         s = self.settings
         return train_classifier(dataset, channels, classes, width=s["width"],
                                 epochs=s["epochs"], lr=s["lr"], batch_size=s["train_batch_size"],
                                 seed=s["seed"], device=self.device,
-                                desc=f"CAS: training on {len(dataset)} {what} images")
+                                desc=f"CAS: training on {len(dataset)} {what} images", once=once)
 
     def real_accuracy(self, datamodule: Any, classes: int) -> float:
         """The ceiling: the accuracy of the classifier trained on real images (cached)."""
@@ -228,8 +230,13 @@ class ClassificationAccuracyScore:
         dataset = datamodule.reference_set
         train_idx, held_idx = _split(len(dataset), self.settings["holdout"], self.settings["seed"])
         cycled = train_idx[torch.arange(self.num_samples) % len(train_idx)]
+        once = OneTime(f"training CAS's classifier of real images "
+                       f"({count(self.settings['epochs'], 'epoch')} over "
+                       f"{count(len(cycled), 'image')})",
+                       "its accuracy, cas/real_accuracy, is the ceiling of CAS", path,
+                       self.device.type)
         net = self._train(Subset(dataset, cycled.tolist()), datamodule.sample_shape[0], classes,
-                          "real")
+                          "real", once)
         accuracy = classifier_accuracy(net, Subset(dataset, held_idx.tolist()), self.device)
         atomic_save({"accuracy": accuracy, "settings": self.settings,
                      "num_samples": self.num_samples}, path)

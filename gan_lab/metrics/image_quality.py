@@ -61,8 +61,8 @@ from gan_lab.data.common.fingerprint import data_fingerprint
 from gan_lab.metrics.cache import atomic_save, default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor
 from gan_lab.metrics.extractor import FeatureExtractor
+from gan_lab.metrics.one_time import OneTime, announced
 from gan_lab.metrics.settings import check_int
-from gan_lab.progress import phase
 
 __all__ = [
     "ClassAccuracy",
@@ -179,9 +179,11 @@ def real_subset(size: int, num_images: int, seed: int = 0) -> Tensor:
 
 
 def real_features(extractor: FeatureExtractor, datamodule: Any, num_images: int,
-                  cache_dir: Path, seed: int = 0) -> tuple[Tensor, Tensor]:
+                  cache_dir: Path, seed: int = 0,
+                  subject: str = "real images") -> tuple[Tensor, Tensor]:
     """Features and logits of ``num_images`` real training images (a seeded random subset, or
-    all of them when there are fewer), cached under ``cache_dir`` by extractor and data."""
+    all of them when there are fewer), cached under ``cache_dir`` by extractor and data.
+    ``subject``: what the images are, in the line announcing their first embedding."""
     path = cache_dir / (f"real-{extractor.identity}-{data_fingerprint(datamodule)}"
                         f"-{num_images}-{seed}.pt")
     if path.is_file():
@@ -191,13 +193,15 @@ def real_features(extractor: FeatureExtractor, datamodule: Any, num_images: int,
     order = real_subset(len(dataset), num_images, seed)
     features, logits = [], []
     loader = DataLoader(Subset(dataset, order.tolist()), batch_size=500)
-    for batch in phase(loader, len(loader), f"real-image features ({len(order)} images, cached)"):
+    what = f"computing the {extractor.name} features of {len(order):,} {subject}"
+    once = OneTime(what, "FID, KID and the like compare generated images with them",
+                   path, getattr(extractor, "device", "cpu"))
+    for batch in announced(loader, len(loader), f"{what}, cached for later runs", once):
         f, p = extractor(batch[0])
         features.append(f)
         logits.append(p)
     features, logits = torch.cat(features), torch.cat(logits)
     atomic_save({"features": features, "logits": logits}, path)
-    log.info("real features cached in %s", path)
     return features, logits
 
 

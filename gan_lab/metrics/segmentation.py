@@ -47,9 +47,9 @@ from gan_lab.metrics.cache import default_cache_dir
 from gan_lab.metrics.classifier import ClassifierExtractor
 from gan_lab.metrics.extractor import FeatureExtractor
 from gan_lab.metrics.image_quality import fid, real_features
+from gan_lab.metrics.one_time import OneTime, announced, count
 from gan_lab.metrics.settings import check_int, check_positive
 from gan_lab.nets.spade import one_hot_semantics
-from gan_lab.progress import phase
 
 __all__ = ["METRICS", "SegmentationScore", "SegmentationTally", "Segmenter", "SegmenterTrainer",
            "miou_and_accuracy"]
@@ -169,18 +169,21 @@ class SegmenterTrainer:
     def prepare(self, data: Any) -> Segmenter:
         """The segmenter of ``data`` (a LabelMapDataModule), frozen, on the device."""
         build = partial(_segmenter_of, classes=data.num_classes, width=self.settings["width"])
-        trained = Trained(self.cache_path(data), partial(self._record, data),
+        path = self.cache_path(data)
+        trained = Trained(path, partial(self._record, data, path),
                           announce=lambda _: "segmenter trained on the real photos")
         return provide(AuxiliarySpec("segmenter", "eval.cache_dir", build, trained=trained),
                        self.device)
 
-    def _record(self, data: Any) -> dict:
+    def _record(self, data: Any, path: Path) -> dict:
         """What the cache file holds: the state_dict of a freshly trained segmenter."""
         net = Segmenter(data.num_classes, self.settings["width"])
-        self.train(net, data)
+        self.train(net, data, path)
         return net.state_dict()
 
-    def train(self, net: Segmenter, data: Any) -> None:
+    def train(self, net: Segmenter, data: Any, path: Path | None = None) -> None:
+        """Train ``net`` on ``data``'s training photos; ``path``: the cache file it goes to,
+        said in the line announcing the training."""
         s = self.settings
         torch.manual_seed(s["seed"])
         net.load_state_dict(Segmenter(data.num_classes, s["width"]).state_dict())
@@ -190,8 +193,13 @@ class SegmenterTrainer:
                             generator=torch.Generator().manual_seed(s["seed"]))
         ignore = -100 if data.ignore_index is None else data.ignore_index
         batches = (batch for _ in range(s["epochs"]) for batch in loader)
-        desc = f"training the segmenter ({s['epochs']} epochs, cached for later runs)"
-        for batch in phase(batches, s["epochs"] * len(loader), desc):
+        what = (f"training the segmenter ({count(s['epochs'], 'epoch')} over "
+                f"{count(len(data.train_set), 'photo')})")
+        once = None if path is None else OneTime(
+            what, "segmentation/miou segments the generated images with it", path,
+            self.device.type)
+        for batch in announced(batches, s["epochs"] * len(loader),
+                               f"{what}, cached for later runs", once):
             labels, images = batch[0].to(self.device), batch[1].to(self.device, torch.float32)
             loss = F.cross_entropy(net(images), labels, ignore_index=ignore)
             optimizer.zero_grad(set_to_none=True)

@@ -96,7 +96,8 @@ class TranslationQuality:
                 test_set = datamodule.eval_set(domain)
                 images = LabelledView(test_set, tuple(test_set[0][0].shape), [])
                 self._real[domain], _ = real_features(
-                    self.extractor, images, len(test_set), self.cache_dir)
+                    self.extractor, images, len(test_set), self.cache_dir,
+                    subject=f"real test images of domain {domain}")
         view = datamodule.class_view() if hasattr(datamodule, "class_view") else None
         self._semantic_ready = bool(
             "class" in self.metrics and self.semantic_classifier is not None and view is not None)

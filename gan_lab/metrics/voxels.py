@@ -44,8 +44,8 @@ from gan_lab.metrics.cache import default_cache_dir
 from gan_lab.metrics.classifier import classifier_settings
 from gan_lab.metrics.extractor import FeatureExtractor
 from gan_lab.metrics.image_quality import fid
+from gan_lab.metrics.one_time import OneTime, announced, count
 from gan_lab.metrics.settings import check_int
-from gan_lab.progress import phase
 
 __all__ = ["VoxelClassifier", "VoxelFeatures", "VoxelQuality", "iou_matrix", "nearest_by_iou",
            "train_voxel_classifier"]
@@ -126,11 +126,12 @@ class VoxelClassifier(nn.Module):
 
 
 def train_voxel_classifier(dataset: Dataset, classes: int, *, width: int, epochs: int, lr: float,
-                           batch_size: int, seed: int, device: torch.device | str = "cpu"
-                           ) -> VoxelClassifier:
+                           batch_size: int, seed: int, device: torch.device | str = "cpu",
+                           cache: Path | None = None) -> VoxelClassifier:
     """A :class:`VoxelClassifier` trained on ``dataset``'s ``(grid, label)`` items (Adam,
     cross-entropy, ``epochs`` shuffled passes; initialisation and order from ``seed``), on the
-    CPU in eval mode. The global random streams are left as they were (fork_rng)."""
+    CPU in eval mode. The global random streams are left as they were (fork_rng). ``cache``:
+    the file it will be cached in, said in the line announcing the training."""
     device = torch.device(device)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
@@ -140,8 +141,12 @@ def train_voxel_classifier(dataset: Dataset, classes: int, *, width: int, epochs
                             generator=torch.Generator().manual_seed(seed))
         net.train()
         batches = (batch for _ in range(epochs) for batch in loader)
-        desc = f"training the voxel classifier ({epochs} epochs, cached for later runs)"
-        for grids, labels in phase(batches, epochs * len(loader), desc):
+        what = (f"training the voxel classifier ({count(epochs, 'epoch')} over "
+                f"{count(len(dataset), 'shape')})")
+        once = None if cache is None else OneTime(
+            what, "voxels/fid and the class histogram are measured with it", cache, device.type)
+        for grids, labels in announced(batches, epochs * len(loader),
+                                       f"{what}, cached for later runs", once):
             _, logits = net(grids.to(device, torch.float32))
             loss = nn.functional.cross_entropy(logits, labels.to(device))
             optimizer.zero_grad(set_to_none=True)
@@ -226,7 +231,8 @@ class VoxelFeatures(FeatureExtractor):
         self.identity = f"voxel-classifier-{path.stem}"
 
     def train(self, datamodule: Any, classes: int) -> tuple[VoxelClassifier, float]:
-        """A fresh classifier on the training set and its accuracy on the held-out shapes."""
+        """A fresh classifier on the training set and its accuracy on the held-out shapes (its
+        training announced with the cache file it goes to)."""
         s = self.settings
         dataset = datamodule.reference_set
         test = getattr(datamodule, "test_set", None)
@@ -236,7 +242,7 @@ class VoxelFeatures(FeatureExtractor):
             test, dataset = Subset(dataset, order[:held].tolist()), Subset(dataset, order[held:].tolist())
         net = train_voxel_classifier(dataset, classes, width=s["width"], epochs=s["epochs"],
                                      lr=s["lr"], batch_size=s["train_batch_size"], seed=s["seed"],
-                                     device=self.device)
+                                     device=self.device, cache=self.cache_path(datamodule))
         return net, _accuracy(net.to(self.device), test, self.device)
 
     def forward_batch(self, grids: Tensor) -> tuple[Tensor, Tensor]:

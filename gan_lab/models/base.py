@@ -33,6 +33,7 @@ from torch.utils.data import Dataset
 from gan_lab.augment import NoAugment, augment_for_critic, augment_input, augment_metrics
 from gan_lab.kinds import SampleKind, SampleSpec, sample_spec
 from gan_lab.models.phases import Phase, lazy_ratio, rescale_for_lazy_phases
+from gan_lab.models.schedules import apply_schedule_settings, keep_schedule_positions
 from gan_lab.models.stages import Stage, check_stages
 from gan_lab.protocols import NonFiniteLossError
 from gan_lab.readers import read_image
@@ -137,6 +138,9 @@ class AdversarialModule(pl.LightningModule):
         # The resolved run config, stored in checkpoints so that a checkpoint alone can
         # rebuild its nets (set by train.py; a plain dict).
         self.run_config: dict | None = None
+        # The same with its interpolations kept (gan_lab.config.portable_config): a resume
+        # that extends the budget re-derives what depends on it.
+        self.run_config_source: dict | None = None
         self._sums: dict[str, Tensor] = {}
         self._counts: dict[str, int] = {}
         self._nonfinite = torch.zeros((), dtype=torch.bool)
@@ -310,6 +314,16 @@ class AdversarialModule(pl.LightningModule):
         """
         return self.batches % self.batches_per_iteration == 0
 
+    @property
+    def budget_reached(self) -> bool:
+        """True once the last iteration of the budget is complete (the run is about to end).
+
+        The final checkpoint is taken at this point, in the batch that reached it, where Lightning's
+        loops are mid-epoch exactly as in an uninterrupted longer run; a checkpoint taken later, at
+        the end of fit, records the epoch as finished and an extended run would start a new one.
+        """
+        return self.budget is not None and self.iteration >= self.budget and self.at_iteration_boundary
+
     # ----------------------------------------------------------------- optimizers
     @property
     def phase_list(self) -> list[Phase]:
@@ -447,6 +461,9 @@ class AdversarialModule(pl.LightningModule):
 
     # ----------------------------------------------------------------- the loop
     def on_train_start(self) -> None:
+        # After Lightning restored optimizers and schedulers: the config's schedule settings.
+        schedulers = self.lr_schedulers() or []
+        apply_schedule_settings(schedulers if isinstance(schedulers, list) else [schedulers])
         self._decorrelate_ranks()
 
     def _decorrelate_ranks(self) -> None:
@@ -473,7 +490,7 @@ class AdversarialModule(pl.LightningModule):
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> int | None:
         # A finished run resumed (its budget already reached): nothing left to train.
-        if self.budget is not None and self.iteration >= self.budget and self.at_iteration_boundary:
+        if self.budget_reached:
             self.trainer.should_stop = True
             return -1
         return None
@@ -665,6 +682,7 @@ class AdversarialModule(pl.LightningModule):
             **{name: int(getattr(self, name)) for name in self.counters},
             "rng": _get_rng_state(),
             "config": self.run_config,
+            "config_source": self.run_config_source,
             "sample_spec": None if self.sample_spec is None else self.sample_spec.as_dict(),
         }
 
@@ -681,6 +699,8 @@ class AdversarialModule(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("gan_lab", {})
         self.restore_counters(state)
+        # Schedules take their settings from the config, which a resume may extend.
+        keep_schedule_positions(checkpoint.get("lr_schedulers", []))
         # Restored at the first training step, after Lightning has finished its own setup,
         # so nothing between loading and training consumes the restored random streams.
         self._rng_to_restore = state.get("rng")

@@ -247,6 +247,12 @@ class GAN(AdversarialModule):
                 "a conditional model needs labelled data with that many classes")
         expected = tuple(datamodule.sample_shape)
         produced = tuple(self.sample(2).shape[1 if self.replicas == 1 else 2:])
+        if produced != expected and len(produced) != len(expected):  # another kind of sample
+            wanted = ("2-D points: data=ring, grid or swiss_roll (or experiment=toy)"
+                      if len(produced) == 1 else "images: data=digits, mnist, cifar10, ...")
+            raise ValueError(
+                f"model.generator produces samples of shape {produced} but data gives "
+                f"{expected}, another kind of sample; this model needs {wanted}")
         if produced != expected:
             raise ValueError(
                 f"model.generator produces samples of shape {produced} but data gives "

@@ -57,7 +57,7 @@ def pixelwise_gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor,
 class PerScaleStep:
     """lr factor 1, then ``gamma`` from ``milestone`` (a share) of each scale's iterations on:
     the official per-scale ``MultiStepLR(milestones=[1600], gamma=0.1)`` of 2000 iterations,
-    restarted at every scale. A callable object, so LambdaLR saves it with weights_only loads.
+    restarted at every scale.
     (The official steps its scheduler before each epoch's updates, so its decay starts one
     iteration earlier, at 1599.)"""
 

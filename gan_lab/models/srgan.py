@@ -71,8 +71,9 @@ class SRGANLearningRate:
     """lr factor 1, then ``gamma`` from ``decay_fraction`` of the way through the adversarial
     stage [pretrain_iterations, iterations) on (the paper: 1e-4 -> 1e-5 halfway through SRGAN's
     2 x 10^5 updates). ``adversarial_only``: the scheduler of a group that trains only in the
-    adversarial stage (D), which is stepped only there and so counts from its start. A callable
-    object, so LambdaLR saves its settings in checkpoints."""
+    adversarial stage (D), which is stepped only there and so counts from its start. Its settings
+    come from the config on a resume (gan_lab.models.schedules), so an extended budget moves the
+    decay point as an uninterrupted run of that budget has it."""
 
     def __init__(self, iterations: int, pretrain_iterations: int, decay_fraction: float,
                  gamma: float, adversarial_only: bool = False) -> None:
