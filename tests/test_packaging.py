@@ -1,15 +1,18 @@
 """Packaging metadata: one version, a console script per command, floors and pins that say what
-works, the package list, a quiet wheel build that ships every config, the lint setup
-(pyproject.toml, constraints.txt, .pre-commit-config), the Makefile's torch index choice."""
+works, the package list, quiet builds (editable, wheel, sdist) that ship every config, the lint
+setup (pyproject.toml, constraints.txt, .pre-commit-config), the Makefile's torch index choice."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
+import tarfile
 import tomllib
 import zipfile
 
@@ -102,40 +105,103 @@ def test_the_package_list_is_found_and_names_every_package():
     assert {".".join(("gan_lab", "conf", *f.parts)) for f in folders} <= listed
 
 
-def test_the_wheel_builds_quietly_and_ships_every_config(tmp_path):
-    """Issue 28: the build printed 13 "Package would be ignored" warnings (~540 lines), one per
-    conf/ folder. Built from a copy of the sources, so that no build/ or egg-info lands in the
-    checkout and no stale build/lib can stand in for a missing file; --no-build-isolation
-    uses the installed setuptools (no download, a few seconds)."""
+def source_copy(tmp_path):
+    """What a fresh clone holds for the build, copied, so that no build/ or egg-info lands in the
+    checkout and no stale build/lib can stand in for a missing file. The link gan_lab/conf ->
+    ../conf is copied as a link, as git checks it out."""
     source = tmp_path / "src"
     source.mkdir()
     for name in ("setup.py", "pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, source)
     for name in ("gan_lab", "conf"):
-        shutil.copytree(REPO / name, source / name,
+        shutil.copytree(REPO / name, source / name, symlinks=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return source
+
+
+def backend_warnings(output: str) -> list[str]:
+    """Lines of Python warnings of the backend ("BuildBackendWarning:", "InformationOnly:" as
+    setuptools names the former, "SetuptoolsDeprecationWarning:", ...), not distutils'
+    "warning: build_py: byte-compiling"."""
+    return [line.strip() for line in output.splitlines()
+            if re.search(r"\w(Warning|InformationOnly): ", line)]
+
+
+def build_wheel(source, out):
+    """pip's build of a wheel from a folder (`pip install .`); --no-build-isolation uses the
+    installed setuptools (no download, a few seconds)."""
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation",
-         "-w", str(tmp_path / "dist"), str(source)],
+         "-w", str(out), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     output = built.stdout + built.stderr
     assert built.returncode == 0, output[-2000:]
     assert "Package would be ignored" not in output
-    # "Warning:" is any Python warning of the backend (BuildBackendWarning,
-    # SetuptoolsDeprecationWarning, ...), not distutils' "warning: build_py: byte-compiling".
-    warnings = [line.strip() for line in output.splitlines() if "Warning:" in line]
-    assert not warnings, warnings
-    wheel = next((tmp_path / "dist").glob("gan_lab-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
-    configs = {f"gan_lab/conf/{p.relative_to(REPO / 'conf').as_posix()}"
-               for p in (REPO / "conf").rglob("*.yaml")}
-    assert configs <= names, f"configs missing from the wheel: {sorted(configs - names)}"
+    assert not backend_warnings(output), backend_warnings(output)
+    return next(out.glob("gan_lab-*.whl"))
+
+
+def config_files() -> set[str]:
+    return {f"gan_lab/conf/{p.relative_to(REPO / 'conf').as_posix()}"
+            for p in (REPO / "conf").rglob("*.yaml")}
+
+
+def test_gan_lab_conf_is_a_link_to_the_top_level_conf():
+    """conf/ stays at the top (the layout), gan_lab/conf names it where the package expects it:
+    no package_dir mapping, hence a quiet editable install (setup.py)."""
+    link = REPO / "gan_lab" / "conf"
+    assert link.is_symlink() and os.readlink(link) == "../conf"
+    assert (link / "config.yaml").is_file()
+
+
+def test_the_editable_install_is_a_quiet_pth_file(tmp_path):
+    """Issue 28: `make install` printed setuptools' "Editable installation" BuildBackendWarning:
+    conf/ mapped in by package_dir made setuptools install an import hook (a meta path finder)
+    instead of a .pth file naming the checkout. pip calls the backend's build_editable hook;
+    called here directly (what pip shows of it depends on pip's version), with Python's default
+    warning filters, as pip's hook runner has them."""
+    source = source_copy(tmp_path)
+    out = tmp_path / "editable"
+    out.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    built = subprocess.run(
+        [sys.executable, "-c", "import sys, setuptools.build_meta as backend; "
+         "print(backend.build_editable(sys.argv[1]))", str(out)],
+        capture_output=True, text=True, cwd=source, env=env, timeout=300,
+    )
+    output = built.stdout + built.stderr
+    assert built.returncode == 0, output[-2000:]
+    assert "Editable installation" not in output, output[-2000:]
+    assert not backend_warnings(output), backend_warnings(output)
+    wheel = zipfile.ZipFile(out / built.stdout.strip().splitlines()[-1])
+    names = wheel.namelist()
+    assert not [n for n in names if n.endswith("_finder.py")], names  # no import hook
+    (pth,) = [n for n in names if n.endswith(".pth")]
+    assert wheel.read(pth).decode().split() == [str(source.resolve())]
+    # From that path, gan_lab is the checkout's and finds the checkout's conf/.
+    shown = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+         "from gan_lab.config import config_dir; print(config_dir())", str(source.resolve())],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )
+    assert shown.stdout.strip() == str(source.resolve() / "conf"), shown.stderr[-2000:]
+
+
+def test_the_wheel_builds_quietly_and_ships_every_config(tmp_path):
+    """Issue 28: the build printed 13 "Package would be ignored" warnings (~540 lines), one per
+    conf/ folder."""
+    wheel = build_wheel(source_copy(tmp_path), tmp_path / "dist")
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    assert config_files() <= names, f"configs missing: {sorted(config_files() - names)}"
     sources = {p.relative_to(REPO).as_posix() for p in (REPO / "gan_lab").rglob("*.py")}
     assert sources <= names, f"modules missing from the wheel: {sorted(sources - names)}"
+    # Real files, not links (a zip can hold a link; pip would not install it as one).
+    assert not [i.filename for i in archive.infolist() if stat.S_ISLNK(i.external_attr >> 16)]
     # Installed without the checkout, config_dir() finds the shipped copy.
     site = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(site)
+    archive.extractall(site)
     shown = subprocess.run(
         [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
          "from gan_lab.config import config_dir; print(config_dir())", str(site)],
@@ -151,6 +217,30 @@ def test_the_wheel_builds_quietly_and_ships_every_config(tmp_path):
     )
     assert job.returncode == 0, job.stderr[-2000:]
     assert "objective: hinge" in job.stdout
+
+
+def test_the_sdist_holds_the_configs_and_builds_the_same_wheel(tmp_path):
+    """An sdist holds gan_lab/conf as a folder of real files (no link, no top-level conf/);
+    setup.py finds the config packages there, so its wheel ships every config too."""
+    source = source_copy(tmp_path)
+    out = tmp_path / "sdist"
+    out.mkdir()
+    built = subprocess.run(
+        [sys.executable, "-c", "import sys, setuptools.build_meta as backend; "
+         "print(backend.build_sdist(sys.argv[1]))", str(out)],
+        capture_output=True, text=True, cwd=source, timeout=300,
+    )
+    assert built.returncode == 0, (built.stdout + built.stderr)[-2000:]
+    with tarfile.open(out / built.stdout.strip().splitlines()[-1]) as sdist:
+        assert not [m.name for m in sdist.getmembers() if m.issym() or m.islnk()]
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # 3.11.4+
+        sdist.extractall(tmp_path / "unpacked", **safe)
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    shipped = {p.relative_to(unpacked).as_posix() for p in (unpacked / "gan_lab").rglob("*.yaml")}
+    assert config_files() <= shipped, sorted(config_files() - shipped)
+    wheel = build_wheel(unpacked, tmp_path / "dist")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert config_files() <= names, f"configs missing: {sorted(config_files() - names)}"
 
 
 def test_pre_commit_runs_the_pinned_ruff():
