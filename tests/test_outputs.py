@@ -104,6 +104,8 @@ def test_clips_become_frames_of_grids_and_tokens_lines_of_words():
     assert render(Visual("tokens", ids)).text == "2 0 1\n1 1 7\n"
     worded = render(Visual("tokens", ids, options={"vocabulary": ["a", "b", "ç"]}))
     assert worded.text == "ç a b\nb b <7>\n"
+    ended = render(Visual("tokens", ids, options={"vocabulary": ["a", "b", "ç"], "end_token": 0}))
+    assert ended.text == "ç\nb b <7>\n"  # cut before the first end token (text data's padding)
     with pytest.raises(ValueError, match="a 'tokens' visual needs integer ids"):
         render(Visual("tokens", ids.float()))
 

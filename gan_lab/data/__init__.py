@@ -6,6 +6,11 @@ from gan_lab.data.samples.fashion_mnist import FashionMNISTDataModule
 from gan_lab.data.samples.image_folder import ImageFolderDataModule
 from gan_lab.data.samples.torchvision_sets import CIFAR10DataModule, MNISTDataModule
 from gan_lab.data.samples.toy import GaussianMixture2D, ToyDataModule
+from gan_lab.data.tokens import (
+    OracleLSTMDataModule,
+    PythonDocsDataModule,
+    TextFolderDataModule,
+)
 from gan_lab.data.translation.base import TranslationDataModule
 from gan_lab.data.translation.embedded import Chalk2InkDataModule, Edges2DigitsDataModule
 from gan_lab.data.translation.folders import FolderTranslationDataModule
@@ -21,7 +26,10 @@ __all__ = [
     "GaussianMixture2D",
     "ImageFolderDataModule",
     "MNISTDataModule",
+    "OracleLSTMDataModule",
     "PublishedTranslationDataModule",
+    "PythonDocsDataModule",
+    "TextFolderDataModule",
     "ToyDataModule",
     "TranslationDataModule",
     "make_loader",

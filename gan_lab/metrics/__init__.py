@@ -14,6 +14,7 @@ from gan_lab.metrics.image_quality import (
     real_features,
 )
 from gan_lab.metrics.inception import InceptionExtractor
+from gan_lab.metrics.tokens import TokenQuality, corpus_bleu, self_bleu
 from gan_lab.metrics.toy import ModeCoverage, mode_statistics, scatter_plot
 from gan_lab.metrics.translation import TranslationQuality
 
@@ -28,6 +29,7 @@ __all__ = [
     "InceptionExtractor",
     "IntraFID",
     "ModeCoverage",
+    "TokenQuality",
     "fid",
     "inception_score",
     "intra_fid",
@@ -36,5 +38,7 @@ __all__ = [
     "precision_recall",
     "real_features",
     "TranslationQuality",
+    "corpus_bleu",
+    "self_bleu",
     "scatter_plot",
 ]

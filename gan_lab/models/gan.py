@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -15,6 +14,7 @@ from gan_lab.batches import spaced_batch
 from gan_lab.kinds import BatchKind, SampleKind, batch_kind
 from gan_lab.losses import AdversarialLoss
 from gan_lab.models.base import AdversarialModule
+from gan_lab.models.modes import eval_mode
 from gan_lab.models.phases import Phase
 from gan_lab.models.styles import (
     STYLE_SAMPLE_OPTIONS,
@@ -372,7 +372,7 @@ class GAN(AdversarialModule):
         if space != "z":
             options["space"] = space
         condition = None if condition is None else condition.to(self.device)
-        with _eval_mode(net):
+        with eval_mode(net):
             samples = self.generate(codes.to(self.device), condition, net=net, **options)
         return samples if self.replicas == 1 else samples.unflatten(0, (self.replicas, -1))
 
@@ -397,7 +397,7 @@ class GAN(AdversarialModule):
         net = self.sampling_generator()
         check_space(net, "w")
         condition = None if condition is None else condition.to(self.device)
-        with _eval_mode(net):
+        with eval_mode(net):
             return net.mapping(z.to(self.device), condition, update_w_avg=False)[:, 0]
 
     def code_shape(self, space: str = "z") -> tuple[int, ...]:
@@ -436,17 +436,6 @@ class GAN(AdversarialModule):
         labels = None if labels is None else labels.to(self.device)
         ws = to_w_plus(net, noise.to(self.device), labels)
         return truncate(net, ws, truncation_psi, truncation_cutoff)
-
-
-@contextlib.contextmanager
-def _eval_mode(net: nn.Module) -> Iterator[None]:
-    """``net`` in eval mode for the block, its own mode restored after."""
-    was_training = net.training
-    net.eval()
-    try:
-        yield
-    finally:
-        net.train(was_training)
 
 
 def generator_feature_layers(net: nn.Module) -> dict[str, nn.Module]:

@@ -22,6 +22,7 @@ from gan_lab.kinds import BatchKind, batch_kind
 from gan_lab.losses import AdversarialLoss
 from gan_lab.losses.regularizers import _input_gradient
 from gan_lab.models.base import AdversarialModule
+from gan_lab.models.modes import eval_mode
 from gan_lab.models.phases import Phase
 from gan_lab.models.stages import Stage
 from gan_lab.nets.singan import (
@@ -89,19 +90,6 @@ def _upsample(images: Tensor, size: Size) -> Tensor:
     """The coarser scale's image at ``size``, clamped to [-1, 1] as the official ``imresize``
     (which goes through uint8) leaves it."""
     return resize(images, size).clamp(-1.0, 1.0)
-
-
-@contextlib.contextmanager
-def _eval_mode(nets: Sequence[nn.Module]) -> Iterator[None]:
-    """Nets in eval mode (batch norm on its running statistics) and restored after."""
-    modes = [net.training for net in nets]
-    for net in nets:
-        net.eval()
-    try:
-        yield
-    finally:
-        for net, mode in zip(nets, modes, strict=True):
-            net.train(mode)
 
 
 class SinGAN(AdversarialModule):
@@ -484,7 +472,7 @@ class SinGAN(AdversarialModule):
         if scale == 0:
             return self.z_rec.new_zeros(n, self.channels, *self.sizes[0])
         maps = [self.draw_map(coarser, n) for coarser in range(scale)]
-        with _eval_mode(self.generator[:scale]):
+        with eval_mode(*self.generator[:scale]):
             x = self.run_scales(maps, self.sizes, scale - 1)
         return _upsample(x, self.sizes[scale])
 
@@ -493,14 +481,14 @@ class SinGAN(AdversarialModule):
         """up(x^rec_{n-1}): the frozen coarser scales on z^rec; zeros at the coarsest."""
         if scale == 0:
             return self.z_rec.new_zeros(n, self.channels, *self.sizes[0])
-        with _eval_mode(self.generator[:scale]):
+        with eval_mode(*self.generator[:scale]):
             x = self.run_scales([None] * scale, self.sizes, scale - 1)
         return _upsample(x, self.sizes[scale]).expand(n, -1, -1, -1)
 
     # ----------------------------------------------------------------- sampling protocol
     @contextlib.contextmanager
     def _sampling(self) -> Iterator[None]:
-        with torch.no_grad(), _eval_mode(self.generator):
+        with torch.no_grad(), eval_mode(*self.generator):
             yield
 
     def _finish(self, x: Tensor, sizes: Sequence[Size]) -> Tensor:

@@ -2,7 +2,8 @@
 
 DCGAN, the PacGAN toy MLPs, maxout, label conditioning, PacGAN packing; for image-to-image
 translation the pix2pix U-Net and PatchGAN and the CycleGAN ResNet generator; the Karras
-family: ProGAN, StyleGAN and StyleGAN2 (equalized learning rate, mapping network, FIR filters).
+family: ProGAN, StyleGAN and StyleGAN2 (equalized learning rate, mapping network, FIR filters);
+for sequences SeqGAN's LSTM generator and text-CNN discriminator.
 """
 
 from gan_lab.nets.biggan import BigGANDiscriminator, BigGANGenerator
@@ -18,6 +19,7 @@ from gan_lab.nets.r3gan import R3GANDiscriminator, R3GANGenerator
 from gan_lab.nets.replicated import ReplicatedMaxout as Maxout
 from gan_lab.nets.resnet_gan import ResNetDiscriminator, ResNetGenerator
 from gan_lab.nets.resnet_translator import ResnetGenerator
+from gan_lab.nets.seqgan import SequenceGenerator, TextCNNDiscriminator
 from gan_lab.nets.sngan_cnn import SNGANCNNDiscriminator, SNGANCNNGenerator
 from gan_lab.nets.stylegan import StyleGANDiscriminator, StyleGANGenerator
 from gan_lab.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
@@ -45,10 +47,12 @@ __all__ = [
     "R3GANDiscriminator",
     "R3GANGenerator",
     "ResnetGenerator",
+    "SequenceGenerator",
     "StyleGAN2Discriminator",
     "StyleGAN2Generator",
     "StyleGANDiscriminator",
     "StyleGANGenerator",
+    "TextCNNDiscriminator",
     "UnetGenerator",
     "init_dcgan_weights_",
     "pack",

@@ -1,7 +1,8 @@
 """``tokens``: (N, L) integer token ids as text, one line per sequence. With
 ``options["vocabulary"]`` (a list of words, index = id) the ids are written as words, joined by
 ``options.get("separator", " ")``; without one, as numbers. An id outside the vocabulary is
-written as ``<id>``."""
+written as ``<id>``. With ``options["end_token"]`` a sequence ends before its first end token
+(the padding of text data is not written)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,11 @@ def render_tokens(visual: Visual) -> TextOutput:
                          f"{tuple(ids.shape)}")
     vocabulary: Sequence[str] | None = visual.options.get("vocabulary")
     separator = str(visual.options.get("separator", " "))
+    end = visual.options.get("end_token")
     lines = []
     for sequence in ids.tolist():
+        if end is not None and end in sequence:
+            sequence = sequence[:sequence.index(end)]
         if vocabulary is None:
             words = [str(i) for i in sequence]
         else:
