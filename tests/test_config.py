@@ -42,7 +42,7 @@ def test_every_model_with_every_loss_builds(model, loss):
     data = {"toy_mlp": "ring", "pix2pix": "edges2digits", "cyclegan": "chalk2ink",
             "context_encoder": "photos_inpainting", "stargan": "digit_attributes",
             "spade": "textures", "singan": "single_image", "srgan": "photos_sr",
-            "srresnet": "photos_sr"}.get(model, "digits")
+            "srresnet": "photos_sr", "seqgan": "oracle_lstm"}.get(model, "digits")
     cfg = make_cfg("/tmp/run", f"model={model}", f"loss={loss}", f"data={data}",
                    *NARROW.get(model, []))
     validate(cfg)
@@ -52,6 +52,10 @@ def test_every_model_with_every_loss_builds(model, loss):
         return
     if model == "sngan" and loss == "rpgan":  # G's batch is twice D's: no real to pair with
         with pytest.raises(ConfigError, match="generator_batch_factor=2: the loss pairs"):
+            build_module(cfg)
+        return
+    if model == "seqgan" and loss != "nsgan":  # its objectives are its own
+        with pytest.raises(ConfigError, match="SeqGAN trains with its own objectives"):
             build_module(cfg)
         return
     module = build_module(cfg)
@@ -73,11 +77,15 @@ def test_every_model_with_every_loss_builds(model, loss):
 
 @pytest.mark.parametrize("optim", options("optim"))
 def test_every_optimizer_builds(optim):
-    cfg = make_cfg("/tmp/run", f"optim={optim}")
+    # a scheme's own optimizer set (more groups than G and D) builds with that scheme
+    scheme = {"adam_seqgan": ["model=seqgan", "data=oracle_lstm"]}.get(optim, [])
+    cfg = make_cfg("/tmp/run", *scheme, f"optim={optim}")
     module = build_module(cfg)
-    opt_g, opt_d = module.configure_optimizers()[0]
-    assert type(opt_g).__name__ == cfg.optim.generator._target_.split(".")[-1]
-    assert opt_g.defaults["lr"] == cfg.optim.generator.lr
+    optimizers = dict(zip(module.optimizer_groups(), module.configure_optimizers()[0],
+                          strict=True))
+    for group, optimizer in optimizers.items():
+        assert type(optimizer).__name__ == cfg.optim[group]._target_.split(".")[-1]
+        assert optimizer.defaults["lr"] == cfg.optim[group].lr
 
 
 # Sets that need files or a download have their own tests (test_image_folder.py,

@@ -78,9 +78,12 @@ class SeqGAN(AdversarialModule):
         rollout_update_rate: None: completions from the current G (the official graph); a
             number r: from a trailing copy, r * copy + (1 - r) * G after each G step.
         generator_clip_norm: the global gradient norm G's updates are clipped at (5).
-        loss: unused (SeqGAN's objectives are its own); accepted because every model gets one.
+        loss: the run's loss group, which must be nsgan's (D's cross-entropy is its D loss; the
+            generator's objectives are SeqGAN's own): another is refused.
         **training: AdversarialModule's options.
     """
+
+    num_classes = 0  # unconditional (the sampling protocol's)
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, rollouts: int = 16,
                  g_steps: int = 1, d_steps: int = 5, d_epochs: int = 3, pretrain_epochs: int = 120,
@@ -88,6 +91,12 @@ class SeqGAN(AdversarialModule):
                  rollout_update_rate: float | None = None, generator_clip_norm: float | None = 5.0,
                  loss: Any = None, **training: Any) -> None:
         super().__init__(**training)
+        objective = getattr(loss, "objective", "nsgan")
+        if objective != "nsgan":
+            raise ValueError(f"loss={objective}: SeqGAN trains with its own objectives (MLE, the "
+                             "policy gradient, and D's cross-entropy, which is loss=nsgan's); "
+                             "leave loss at its default")
+        self.loss = loss
         if self.n_critic != 1:
             raise ValueError(f"model.n_critic={self.n_critic}: SeqGAN reads one batch per iteration "
                              "(its D steps per G step are model.d_steps x model.d_epochs epochs)")
