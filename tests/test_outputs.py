@@ -8,6 +8,7 @@ import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -130,6 +131,9 @@ def test_writers_write_png_gif_and_text(tmp_path):
         assert image.info["duration"] == 100 and image.info["loop"] == 0
     text = write(TextOutput("één\ntwee\n"), tmp_path / "words")
     assert text.read_bytes() == "één\ntwee\n".encode()
+    picture = Image.open(text.with_suffix(".png"))  # the text drawn, beside the file
+    assert picture.width > 20 and picture.height > 20
+    assert np.asarray(picture.convert("L")).min() < 128  # some ink on the white
     with pytest.raises(ValueError, match="video_format='avi': must be one of gif, mp4"):
         write(_frames(), tmp_path / "clip", video_format="avi")
 

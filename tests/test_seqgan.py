@@ -22,7 +22,7 @@ TINY = ["model=seqgan", "data.vocab_size=7", "data.seq_len=5", "data.num_train=3
         "model.generator.embed_dim=4", "model.generator.hidden_dim=4", "model.rollouts=3",
         "model.pretrain_epochs=1", "model.d_pretrain_steps=1", "model.d_epochs=1",
         "model.d_steps=1", "model.adversarial_epochs=2", "model.log_every=1",
-        "callbacks.progress=null", "callbacks.samples=null", "callbacks.health=null"]
+        "callbacks.progress=null", "callbacks.samples=null", "callbacks.health=null", "eval=none"]
 
 
 def _scheme(**options) -> SeqGAN:

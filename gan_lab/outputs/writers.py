@@ -1,6 +1,6 @@
 """One writer per output type: an ImageOutput as PNG, a FramesOutput as GIF (Pillow; the default)
-or MP4 (imageio with imageio-ffmpeg), a TextOutput as UTF-8 text. :func:`write` picks the writer
-and the file suffix."""
+or MP4 (imageio with imageio-ffmpeg), a TextOutput as UTF-8 text with a PNG picture of it beside.
+:func:`write` picks the writer and the file suffix."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from gan_lab.outputs.base import FramesOutput, ImageOutput, Output, TextOutput, to_uint8
 
-__all__ = ["VIDEO_FORMATS", "gif_bytes", "suffix_for", "write"]
+__all__ = ["VIDEO_FORMATS", "gif_bytes", "suffix_for", "text_png_bytes", "write"]
 
 VIDEO_FORMATS = ("gif", "mp4")
 
@@ -47,7 +47,29 @@ def write(output: Output, stem: Path, video_format: str = "gif") -> Path:
         path.write_bytes(gif_bytes(output))
     else:
         path.write_text(output.text, encoding="utf-8")
+        # and a picture of it beside, for pages and dashboards that show images
+        path.with_suffix(".png").write_bytes(text_png_bytes(output.text))
     return path
+
+
+def text_png_bytes(text: str, max_lines: int = 64, max_chars: int = 160) -> bytes:
+    """``text`` drawn black on white in Pillow's default font, as PNG bytes (at most
+    ``max_lines`` lines of ``max_chars`` characters: a sample sheet, not the whole file)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    lines = [line[:max_chars] for line in text.splitlines()[:max_lines]] or [""]
+    font = ImageFont.load_default()
+    measure = ImageDraw.Draw(Image.new("L", (1, 1)))
+    boxes = [measure.textbbox((0, 0), line or " ", font=font) for line in lines]
+    height = max(box[3] - box[1] for box in boxes) + 4
+    width = max(box[2] for box in boxes) + 16
+    image = Image.new("RGB", (width, height * len(lines) + 12), "white")
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        draw.text((8, 6 + row * height), line, fill="black", font=font)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def gif_bytes(output: FramesOutput) -> bytes:
