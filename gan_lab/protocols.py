@@ -159,7 +159,9 @@ class Sampler(Protocol):
     **options)``; ``num_classes``; ``iteration``; the optional ``sample_options``). The
     weights-only export (gan_lab.export) keeps the children named ``generator*`` (the EMA's
     weights in their place) and the module's own buffers; a scheme whose sampling needs other
-    nets names them in an optional ``sampling_nets``.
+    nets names them in an optional ``sampling_nets``. The sample command's interpolation is
+    spherical between codes unless the scheme gives ``interpolate_codes(a, b, t)`` (SeqGAN's
+    uniforms: linear).
     """
 
     num_classes: int

@@ -336,8 +336,10 @@ def write_samples(module: Any, cfg: DictConfig, out: Path) -> tuple[SampleKind, 
         ends = truncated_noise(module, 2 * rows, cfg.truncation, rng, **noise_options).cpu()
     flat = ends.flatten(1)
     t = torch.linspace(0.0, 1.0, steps)[None, :, None]
-    codes = slerp(flat[:rows, None, :], flat[rows:, None, :], t).reshape(rows * steps,
-                                                                          *ends.shape[1:])
+    # spherical for Gaussian codes; a scheme whose codes are otherwise names its own path
+    interpolate = getattr(module, "interpolate_codes", slerp)
+    codes = interpolate(flat[:rows, None, :], flat[rows:, None, :], t).reshape(rows * steps,
+                                                                               *ends.shape[1:])
     row_conditioning = sample_conditioning(module, cfg.labels, condition_options, rows)
     path_conditioning = {key: _repeat_each(value, steps)  # one condition per row
                          for key, value in row_conditioning.items()}

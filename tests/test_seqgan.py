@@ -118,3 +118,15 @@ def test_a_run_goes_through_every_stage_in_the_official_order_and_resumes_exactl
         train(resumed, *TINY, "iterations=100", f"ckpt_path={ckpt}")
         assert_same_training_state(straight / "checkpoints" / "last.ckpt",
                                    resumed / "checkpoints" / "last.ckpt")
+
+
+def test_noise_is_uniforms_that_fix_the_sequences_and_interpolate_linearly():
+    scheme = _scheme()
+    a, b = scheme.noise(3, torch.Generator().manual_seed(5)), scheme.noise(3)
+    assert a.min() >= 0 and a.max() < 1 and a.shape == (3, STEPS)
+    assert torch.equal(scheme.sample(noise=a), scheme.sample(noise=a.clone()))
+    path = scheme.interpolate_codes(a[:, None], b[:, None], torch.linspace(0, 1, 4)[None, :, None])
+    assert torch.equal(path[:, 0], a) and torch.allclose(path[:, -1], b)
+    assert path.min() >= 0 and path.max() < 1  # still uniforms: tokens change one by one
+    with pytest.raises(ValueError, match="takes temperature"):
+        scheme.sample(2, truncation_psi=0.5)

@@ -299,6 +299,12 @@ class SeqGAN(AdversarialModule):
 
     sample_options = ("temperature",)
 
+    @staticmethod
+    def interpolate_codes(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
+        """The sample command's path between two noises: linear, so the uniforms stay in
+        [0, 1) and the sequences change token by token (a sphere suits Gaussian codes only)."""
+        return torch.lerp(a, b, t)
+
     def visual_inputs(self, datamodule, count: int, nrow: int, generator: torch.Generator) -> Any:
         return self.noise(count, generator=generator)
 
